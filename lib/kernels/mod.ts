@@ -1,0 +1,97 @@
+/**
+ * Training kernels the tfjs wasm backend lacks, has only as slow loops, or gets wrong:
+ * Conv2DBackpropFilter (missing) and Conv2DBackpropInput (slow loop) built from its own XNNPACK
+ * Conv2D; MaxPoolGrad and ResizeNearestNeighborGrad (wrong results in tfjs-backend-wasm 4.22.0)
+ * rewritten in JavaScript. {@link registerWasmTrainingKernels} installs them; `setupBackend("wasm")`
+ * calls it.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { conv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
+import { conv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
+import { maxPoolGradConfig } from "./max_pool_grad.ts";
+import {
+  resizeNearestNeighborGradConfig,
+  resizeNearestNeighborGradCpuConfig,
+} from "./resize_nearest_neighbor_grad.ts";
+import { WASM } from "./wasm_backend.ts";
+
+export { conv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
+export { conv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
+export { maxPoolGradConfig } from "./max_pool_grad.ts";
+export {
+  resizeNearestNeighborGradConfig,
+  resizeNearestNeighborGradCpuConfig,
+} from "./resize_nearest_neighbor_grad.ts";
+
+/** The kernels {@link registerWasmTrainingKernels} installs on the wasm backend. */
+export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  maxPoolGradConfig,
+  resizeNearestNeighborGradConfig,
+];
+
+/** The wasm backend's own configs that were replaced, to put them back. */
+const replaced = new Map<string, tf.KernelConfig>();
+let registered = false;
+
+/**
+ * Registers {@link WASM_TRAINING_KERNELS} on the wasm backend, replacing any kernel of the same
+ * name (the wasm package's own `Conv2DBackpropInput`, `MaxPoolGrad`, `ResizeNearestNeighborGrad`). Idempotent. Works before or after the
+ * wasm backend is initialised: the kernels need no setup of their own.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  for (const config of WASM_TRAINING_KERNELS) {
+    const existing = tf.getKernel(config.kernelName, WASM);
+    if (existing !== undefined) {
+      replaced.set(config.kernelName, existing);
+      tf.unregisterKernel(config.kernelName, WASM);
+    }
+    tf.registerKernel(config);
+  }
+  registered = true;
+}
+
+/**
+ * Undoes {@link registerWasmTrainingKernels}: removes the kernels and puts back the wasm
+ * package's own ones (used to compare against them).
+ */
+export function unregisterWasmTrainingKernels(): void {
+  if (!registered) return;
+  for (const config of WASM_TRAINING_KERNELS) {
+    tf.unregisterKernel(config.kernelName, WASM);
+    const original = replaced.get(config.kernelName);
+    if (original !== undefined) tf.registerKernel(original);
+  }
+  replaced.clear();
+  registered = false;
+}
+
+/** Whether {@link registerWasmTrainingKernels} is in effect. */
+export function wasmTrainingKernelsRegistered(): boolean {
+  return registered;
+}
+
+/** Kernels that replace wrong ones of the cpu backend (see each kernel's module). */
+export const CPU_KERNEL_FIXES: readonly tf.KernelConfig[] = [resizeNearestNeighborGradCpuConfig];
+
+let cpuFixed = false;
+
+/**
+ * Replaces the cpu backend's wrong kernels with {@link CPU_KERNEL_FIXES}. Idempotent;
+ * `setupBackend` calls it for every backend choice, since tests and reference computations
+ * switch to cpu with `tf.setBackend("cpu")`.
+ */
+export function registerCpuKernelFixes(): void {
+  if (cpuFixed) return;
+  for (const config of CPU_KERNEL_FIXES) {
+    if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
+      tf.unregisterKernel(config.kernelName, config.backendName);
+    }
+    tf.registerKernel(config);
+  }
+  cpuFixed = true;
+}
