@@ -1,0 +1,139 @@
+/**
+ * Runs a notebook on the Deno kernel through `execute_notebook.py` (beside this file), which
+ * keeps outputs the kernel publishes after a cell's `status: idle`. The executed copy, outputs
+ * included, goes to the path given (under `outputs/`); the source notebook is never written.
+ *
+ * @module
+ */
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureJupyter, jupyterEnv } from "./setup.ts";
+
+const EXECUTOR = path.join(path.dirname(fileURLToPath(import.meta.url)), "execute_notebook.py");
+
+/** Options of {@link executeNotebook}. */
+export interface ExecuteOptions {
+  /** Extra environment for the kernel (e.g. `{ AE_PROFILE: "quick" }`); the rest is inherited. */
+  env?: Record<string, string>;
+  /** Kernel working directory; default the notebook's directory (so `../lib/mod.ts` resolves). */
+  cwd?: string;
+  /** Per-cell limit in seconds; 0 or absent = none (env `AE_CELL_TIMEOUT` also sets it). */
+  timeoutSeconds?: number;
+  /** Seconds without a message that end a cell after its idle (default 1.5). */
+  quietSeconds?: number;
+  /** Naive mode: stop reading a cell at `status: idle` (what nbclient does); for tests. */
+  stopAtIdle?: boolean;
+  /** Print each cell's time to stderr. */
+  verbose?: boolean;
+}
+
+/** Why a notebook failed. */
+export interface ExecuteError {
+  /** `cell`: a cell raised; `kernel`: the kernel died, timed out or did not start. */
+  kind: "cell" | "kernel";
+  /** 1-based cell number counting every cell (markdown too), when `kind` is `cell`. */
+  cell?: number;
+  /** First non-empty source line of the failing cell. */
+  firstLine?: string;
+  /** Error class name, e.g. `TypeError`. */
+  ename?: string;
+  /** Error message. */
+  evalue?: string;
+  /** One line for people: what failed, where. */
+  message: string;
+}
+
+/** Outcome of {@link executeNotebook}. */
+export interface ExecuteResult {
+  /** True when every cell ran without error. */
+  ok: boolean;
+  /** Wall-clock seconds including kernel start. */
+  seconds: number;
+  /** Where the executed notebook was written (also on failure, with outputs so far). */
+  output: string;
+  /** Set when `ok` is false. */
+  error?: ExecuteError;
+  /** The executor's stderr (kernel warnings, per-cell times). */
+  stderr: string;
+}
+
+function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return all;
+}
+
+function describe(error: Omit<ExecuteError, "message"> & { message?: string }): string {
+  if (error.kind === "cell") {
+    return `cell ${error.cell} (${JSON.stringify(error.firstLine ?? "")}) failed: ` +
+      `${error.ename}: ${error.evalue}`;
+  }
+  return error.message ?? "kernel failure";
+}
+
+/**
+ * Executes a notebook cell by cell on the Deno kernel (setting up `.venv` first if needed).
+ *
+ * @param input The `.ipynb` to run (read only).
+ * @param output Where the executed notebook goes; must differ from `input`.
+ * @param options Environment, working directory, timeouts, naive mode.
+ * @returns Whether it ran through, the time taken and, on failure, the cell and error.
+ * @throws Error when `output` equals `input` or the input does not exist.
+ */
+export async function executeNotebook(
+  input: string,
+  output: string,
+  options: ExecuteOptions = {},
+): Promise<ExecuteResult> {
+  if (path.resolve(input) === path.resolve(output)) {
+    throw new Error(`executeNotebook: output must differ from the input notebook (${input})`);
+  }
+  await Deno.stat(input).catch(() => {
+    throw new Error(`executeNotebook: notebook not found: ${input}`);
+  });
+  const { python } = await ensureJupyter();
+  await Deno.mkdir(path.dirname(path.resolve(output)), { recursive: true });
+  const errorJson = await Deno.makeTempFile({ prefix: "ae-exec-", suffix: ".json" });
+  const args = [EXECUTOR, path.resolve(input), path.resolve(output), "--error-json", errorJson];
+  if (options.cwd) args.push("--cwd", path.resolve(options.cwd));
+  if (options.timeoutSeconds) args.push("--timeout", String(options.timeoutSeconds));
+  if (options.quietSeconds !== undefined) args.push("--quiet", String(options.quietSeconds));
+  if (options.stopAtIdle) args.push("--stop-at-idle");
+  if (options.verbose) args.push("--verbose");
+  const started = performance.now();
+  const child = new Deno.Command(python, {
+    args,
+    env: { ...jupyterEnv(), ...(options.env ?? {}) },
+    stdout: "inherit",
+    stderr: "piped",
+  }).spawn();
+  // Stream stderr through when verbose, and keep it for the result either way.
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of child.stderr) {
+    chunks.push(chunk);
+    if (options.verbose) await Deno.stderr.write(chunk);
+  }
+  const status = await child.status;
+  const seconds = (performance.now() - started) / 1000;
+  const stderr = new TextDecoder().decode(concatBytes(chunks));
+  let errorText = "";
+  try {
+    errorText = await Deno.readTextFile(errorJson);
+  } finally {
+    await Deno.remove(errorJson).catch(() => {});
+  }
+  if (status.success) return { ok: true, seconds, output, stderr };
+  let error: ExecuteError;
+  if (errorText.trim()) {
+    const parsed = JSON.parse(errorText);
+    error = { ...parsed, message: describe(parsed) };
+  } else {
+    const lastLine = stderr.trim().split("\n").at(-1) ?? "";
+    error = { kind: "kernel", message: `executor exited ${status.code}: ${lastLine}` };
+  }
+  return { ok: false, seconds, output, error, stderr };
+}

@@ -1,0 +1,283 @@
+"""Execute a notebook cell by cell on a Jupyter kernel and keep outputs that arrive late.
+
+Why not `jupyter nbconvert --execute` (nbclient)? The Deno kernel (2.9) sometimes publishes a
+cell's outputs after its `status: idle`, and output from timers fires after the cell's promise
+resolved. nbclient stops listening at idle and then drops those messages. This executor keeps
+collecting a cell's outputs after idle until the kernel has been quiet for `--quiet` seconds
+(and the execute_reply has come), and routes every message to the cell that is its parent, so a
+message that arrives during a later cell still lands in the cell that made it.
+
+`--stop-at-idle` gives the naive behaviour (stop at idle, drop messages of other cells), kept so
+the tests can show the difference.
+
+Usage:
+  python execute_notebook.py INPUT.ipynb OUTPUT.ipynb [--kernel deno] [--cwd DIR]
+      [--timeout SECONDS] [--quiet SECONDS] [--startup-timeout SECONDS] [--stop-at-idle]
+      [--error-json FILE]
+
+The kernel inherits this process's environment (so AE_PROFILE etc. reach the notebook).
+Cells are numbered from 1 in messages, counting every cell (markdown too), as a reader counts them.
+Exit codes: 0 ok, 1 a cell raised an error (outputs so far are written), 2 bad usage or a
+kernel failure (died, timed out).
+"""
+
+import argparse
+import json
+import os
+import queue
+import sys
+import time
+
+import nbformat
+from jupyter_client.manager import KernelManager
+
+
+class CellError(Exception):
+    """A cell finished with an error; carries what the report needs."""
+
+    def __init__(self, index, first_line, ename, evalue):
+        super().__init__(f"cell {index + 1} ({first_line!r}) failed: {ename}: {evalue}")
+        self.index = index
+        self.first_line = first_line
+        self.ename = ename
+        self.evalue = evalue
+
+
+class KernelFailure(Exception):
+    """The kernel died or a cell ran past its timeout."""
+
+
+def first_line_of(source):
+    for line in source.splitlines():
+        if line.strip():
+            return line.strip()[:120]
+    return ""
+
+
+class OutputCollector:
+    """Turns iopub messages into nbformat outputs, per cell, with display-id updates."""
+
+    def __init__(self, cells):
+        self.cells = cells
+        self.cell_of_msg = {}  # execute request msg_id -> cell index
+        self.displays = {}  # display_id -> list of (cell index, output dict)
+        self.clear_pending = {}  # cell index -> True when clear_output(wait=True) is pending
+
+    def register(self, msg_id, index):
+        self.cell_of_msg[msg_id] = index
+        self.cells[index].outputs = []
+        self.cells[index].execution_count = None
+
+    def _append(self, index, output):
+        cell = self.cells[index]
+        if self.clear_pending.pop(index, False):
+            cell.outputs = []
+        outputs = cell.outputs
+        # Merge consecutive stream chunks of the same stream, as Jupyter front ends do.
+        if (
+            output["output_type"] == "stream"
+            and outputs
+            and outputs[-1]["output_type"] == "stream"
+            and outputs[-1]["name"] == output["name"]
+        ):
+            outputs[-1]["text"] += output["text"]
+            return
+        outputs.append(output)
+
+    def handle(self, msg, only_index=None):
+        """Applies one iopub message. Returns the cell index it belonged to, or None."""
+        parent = msg.get("parent_header", {}).get("msg_id")
+        index = self.cell_of_msg.get(parent)
+        if index is None or (only_index is not None and index != only_index):
+            return None
+        kind = msg["msg_type"]
+        content = msg["content"]
+        if kind == "execute_input":
+            self.cells[index].execution_count = content.get("execution_count")
+        elif kind == "stream":
+            self._append(
+                index,
+                nbformat.v4.new_output("stream", name=content["name"], text=content["text"]),
+            )
+        elif kind in ("display_data", "execute_result"):
+            if kind == "execute_result":
+                output = nbformat.v4.new_output(
+                    "execute_result",
+                    data=content.get("data", {}),
+                    metadata=content.get("metadata", {}),
+                    execution_count=content.get("execution_count"),
+                )
+                self.cells[index].execution_count = content.get("execution_count")
+            else:
+                output = nbformat.v4.new_output(
+                    "display_data",
+                    data=content.get("data", {}),
+                    metadata=content.get("metadata", {}),
+                )
+            self._append(index, output)
+            display_id = (content.get("transient") or {}).get("display_id")
+            if display_id:
+                self.displays.setdefault(display_id, []).append((index, output))
+        elif kind == "update_display_data":
+            # As JupyterLab does: replace every earlier output shown under this display id.
+            display_id = (content.get("transient") or {}).get("display_id")
+            for _, output in self.displays.get(display_id, []):
+                output["data"] = content.get("data", {})
+                output["metadata"] = content.get("metadata", {})
+        elif kind == "error":
+            self._append(
+                index,
+                nbformat.v4.new_output(
+                    "error",
+                    ename=content.get("ename", ""),
+                    evalue=content.get("evalue", ""),
+                    traceback=content.get("traceback", []),
+                ),
+            )
+        elif kind == "clear_output":
+            if content.get("wait"):
+                self.clear_pending[index] = True
+            else:
+                self.cells[index].outputs = []
+        return index
+
+
+def run_cell(kc, km, collector, index, cell, args):
+    """Executes one cell; returns its execute_reply content."""
+    msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False, stop_on_error=True)
+    collector.register(msg_id, index)
+    started = time.monotonic()
+    last_message = started
+    idle = False
+    reply = None
+    while True:
+        now = time.monotonic()
+        if args.timeout and now - started > args.timeout:
+            raise KernelFailure(
+                f"cell {index + 1} ({first_line_of(cell.source)!r}) ran past the timeout of "
+                f"{args.timeout} s"
+            )
+        if reply is None:
+            try:
+                shell_msg = kc.get_shell_msg(timeout=0)
+                if shell_msg["parent_header"].get("msg_id") == msg_id:
+                    reply = shell_msg["content"]
+            except queue.Empty:
+                pass
+        if idle and reply is not None:
+            if args.stop_at_idle or now - last_message >= args.quiet:
+                return reply
+        try:
+            msg = kc.get_iopub_msg(timeout=0.05)
+        except queue.Empty:
+            if not km.is_alive():
+                raise KernelFailure(
+                    f"the kernel died while running cell {index + 1} ({first_line_of(cell.source)!r})"
+                )
+            continue
+        if args.stop_at_idle:
+            if idle:
+                continue  # naive: nothing after idle counts
+            belongs = collector.handle(msg, only_index=index)
+        else:
+            belongs = collector.handle(msg)
+        if belongs is not None:
+            last_message = time.monotonic()
+        if (
+            belongs == index
+            and msg["msg_type"] == "status"
+            and msg["content"].get("execution_state") == "idle"
+        ):
+            idle = True
+
+
+def error_of(cell, reply):
+    for output in cell.outputs:
+        if output["output_type"] == "error":
+            return output["ename"], output["evalue"]
+    return reply.get("ename", "Error"), reply.get("evalue", "")
+
+
+def execute(args):
+    nb = nbformat.read(args.input, as_version=4)
+    code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    collector = OutputCollector(nb.cells)
+    km = KernelManager(kernel_name=args.kernel)
+    km.start_kernel(cwd=args.cwd or os.path.dirname(os.path.abspath(args.input)), env=dict(os.environ))
+    kc = km.client()
+    kc.start_channels()
+    failure = None
+    try:
+        kc.wait_for_ready(timeout=args.startup_timeout)
+        for index, cell in code_cells:
+            if not cell.source.strip():
+                cell.outputs = []
+                continue
+            t0 = time.monotonic()
+            reply = run_cell(kc, km, collector, index, cell, args)
+            if args.verbose:
+                print(
+                    f"  cell {index + 1}: {time.monotonic() - t0:.1f} s {first_line_of(cell.source)!r}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if reply.get("status") == "error":
+                ename, evalue = error_of(cell, reply)
+                failure = CellError(index, first_line_of(cell.source), ename, evalue)
+                break
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        tmp = f"{args.output}.{os.getpid()}.tmp"
+        nbformat.write(nb, tmp)
+        os.replace(tmp, args.output)
+    if failure:
+        raise failure
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("input")
+    parser.add_argument("output")
+    parser.add_argument("--kernel", default="deno")
+    parser.add_argument("--cwd", default=None, help="kernel working directory (default: the notebook's)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=float(os.environ.get("AE_CELL_TIMEOUT", "0")),
+        help="per-cell limit in seconds, 0 = none (default env AE_CELL_TIMEOUT or 0)",
+    )
+    parser.add_argument("--quiet", type=float, default=1.5, help="seconds of silence that end a cell")
+    parser.add_argument("--startup-timeout", type=float, default=120)
+    parser.add_argument("--stop-at-idle", action="store_true", help="naive mode (for tests)")
+    parser.add_argument("--error-json", default=None, help="write the failure as JSON here")
+    parser.add_argument("--verbose", action="store_true", help="print each cell's time")
+    args = parser.parse_args(argv)
+    if args.input == args.output:
+        parser.error("OUTPUT must differ from INPUT (never overwrite the source notebook)")
+
+    def report(obj):
+        if args.error_json:
+            with open(args.error_json, "w") as f:
+                json.dump(obj, f)
+
+    try:
+        execute(args)
+    except CellError as e:
+        report({"kind": "cell", "cell": e.index + 1, "firstLine": e.first_line, "ename": e.ename, "evalue": e.evalue})
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KernelFailure as e:
+        report({"kind": "kernel", "message": str(e)})
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # kernel start failure, unreadable notebook, ...
+        report({"kind": "kernel", "message": f"{type(e).__name__}: {e}"})
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
