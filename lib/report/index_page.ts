@@ -1,0 +1,115 @@
+/**
+ * The report index: one line per claim of every experiment (claim, expected, our number,
+ * verdict, link to the notebook's report), and a line per notebook that failed or recorded no
+ * claims. Built from the status files the driver writes and the claim records the notebooks
+ * write ({@link readClaims}).
+ *
+ * @module
+ */
+import type { ClaimsRecord } from "./claims.ts";
+import { VERDICT_STYLE } from "./claims.ts";
+import { escapeHtml } from "../display.ts";
+
+/** How one notebook's last report run went (stored as `status/<notebook>.json`). */
+export interface NotebookStatus {
+  /** Notebook file name, e.g. `03_latent_sweep.ipynb`. */
+  notebook: string;
+  /** `ok` or `failed`. */
+  status: "ok" | "failed";
+  /** Profile it ran with. */
+  profile: string;
+  /** Seconds it took (execution and export). */
+  seconds: number;
+  /** Report page relative to the index (absent when no page could be written). */
+  report?: string;
+  /** One line naming the cell and error, when failed. */
+  error?: string;
+  /** ISO time the run ended. */
+  finishedAt: string;
+}
+
+const CELL = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"';
+
+function link(status: NotebookStatus): string {
+  const name = escapeHtml(status.notebook.replace(/\.ipynb$/, ""));
+  return status.report ? `<a href="${escapeHtml(status.report)}">${name}</a>` : name;
+}
+
+/**
+ * Renders the index page.
+ *
+ * @param statuses One per notebook (order kept).
+ * @param claims All claim records; those whose `notebook` matches no status are listed last.
+ * @param title Page title.
+ * @returns A complete, self-contained HTML page.
+ */
+export function renderIndex(
+  statuses: readonly NotebookStatus[],
+  claims: readonly ClaimsRecord[],
+  title = "MNIST autoencoders: claims and our numbers",
+): string {
+  const rows: string[] = [];
+  const known = new Set(statuses.map((s) => s.notebook));
+  for (const status of statuses) {
+    const own = claims.filter((c) => c.notebook === status.notebook);
+    const when = `${status.profile}, ${status.seconds.toFixed(1)} s`;
+    if (status.status === "failed") {
+      rows.push(
+        `<tr class="failed"><td ${CELL}>${link(status)}</td><td ${CELL} colspan="4">` +
+          `<b>notebook failed</b>: ${escapeHtml(status.error ?? "unknown error")}</td>` +
+          `<td ${CELL} style="${VERDICT_STYLE.differs}">failed</td><td ${CELL}>${when}</td></tr>`,
+      );
+    } else if (own.length === 0) {
+      rows.push(
+        `<tr><td ${CELL}>${link(status)}</td><td ${CELL} colspan="4">no claims recorded</td>` +
+          `<td ${CELL}>ran</td><td ${CELL}>${when}</td></tr>`,
+      );
+    }
+    for (const record of own) {
+      for (const row of record.rows) {
+        rows.push(
+          `<tr><td ${CELL}>${link(status)}</td><td ${CELL}>${
+            escapeHtml(record.experimentId)
+          }</td>` +
+            `<td ${CELL}>${escapeHtml(row.claim)}</td><td ${CELL}>${
+              escapeHtml(row.expected)
+            }</td>` +
+            `<td ${CELL}>${escapeHtml(row.ours)}</td>` +
+            `<td style="border:1px solid #ccc;padding:4px 8px;${VERDICT_STYLE[row.verdict]}">` +
+            `${row.verdict}</td><td ${CELL}>${when}</td></tr>`,
+        );
+      }
+    }
+  }
+  for (const record of claims.filter((c) => c.notebook === null || !known.has(c.notebook))) {
+    for (const row of record.rows) {
+      rows.push(
+        `<tr><td ${CELL}>${escapeHtml(record.notebook ?? "(outside a report run)")}</td>` +
+          `<td ${CELL}>${escapeHtml(record.experimentId)}</td><td ${CELL}>${
+            escapeHtml(row.claim)
+          }</td>` +
+          `<td ${CELL}>${escapeHtml(row.expected)}</td><td ${CELL}>${escapeHtml(row.ours)}</td>` +
+          `<td style="border:1px solid #ccc;padding:4px 8px;${VERDICT_STYLE[row.verdict]}">` +
+          `${row.verdict}</td><td ${CELL}>${escapeHtml(record.profile ?? "")}</td></tr>`,
+      );
+    }
+  }
+  const failed = statuses.filter((s) => s.status === "failed").length;
+  const counts = { pass: 0, differs: 0, "n/a": 0 };
+  for (const record of claims) for (const row of record.rows) counts[row.verdict] += 1;
+  const summary =
+    `${statuses.length} notebook(s), ${failed} failed; claims: ${counts.pass} pass, ` +
+    `${counts.differs} differ, ${counts["n/a"]} n/a`;
+  const head = ["Notebook", "Experiment", "Claim", "Expected", "Ours", "Verdict", "Run"]
+    .map((h) => `<th ${CELL}>${h}</th>`).join("");
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
+th{background:#f0f0f0}</style></head>
+<body><h1>${escapeHtml(title)}</h1>
+<p id="summary">${escapeHtml(summary)}</p>
+<table id="claims"><thead><tr>${head}</tr></thead><tbody>
+${rows.join("\n")}
+</tbody></table></body></html>
+`;
+}

@@ -1,0 +1,85 @@
+/**
+ * `deno task report [--profile P] [--out DIR] [--timeout S] [--verbose] [notebook ...]`
+ *
+ * Sets up `.venv` (first run only), executes the notebooks (default: all of `notebooks/`, in
+ * name order) on the Deno kernel with env `AE_PROFILE=P` (default `quick`), writes
+ * `outputs/reports/<notebook>.html` and `outputs/reports/index.html`, and ends with the index's
+ * path. Exits 1 when a notebook failed (after writing the index), 2 on bad arguments.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { runReport } from "./run.ts";
+import { ensureJupyter } from "./setup.ts";
+
+const USAGE = `usage: deno task report [--profile smoke|quick|full] [--out DIR] [--timeout SECONDS]
+                        [--verbose] [notebook ...]
+  notebook: a path, a name in notebooks/ (with or without .ipynb) or a unique prefix (e.g. 03)`;
+
+const PROFILES = ["smoke", "quick", "full"];
+
+/**
+ * Runs the CLI.
+ *
+ * @param args Command-line arguments.
+ * @returns The exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        profile: { type: "string", default: "quick" },
+        out: { type: "string" },
+        timeout: { type: "string" },
+        verbose: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`report: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!PROFILES.includes(values.profile)) {
+    console.error(
+      `report: --profile must be one of ${PROFILES.join(", ")}, got '${values.profile}'`,
+    );
+    return 2;
+  }
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+  if (timeout !== undefined && !(timeout > 0)) {
+    console.error(
+      `report: --timeout must be a positive number of seconds, got '${values.timeout}'`,
+    );
+    return 2;
+  }
+  const setupStart = performance.now();
+  await ensureJupyter();
+  console.log(`set-up ready in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
+  let result;
+  try {
+    result = await runReport({
+      notebooks: positionals,
+      profile: values.profile,
+      outDir: values.out,
+      timeoutSeconds: timeout,
+      verbose: values.verbose,
+    });
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
+  const failed = result.results.filter((r) => r.status === "failed");
+  for (const f of failed) console.error(`FAILED: ${f.notebook}: ${f.error}`);
+  console.log(result.indexPath);
+  return failed.length > 0 ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

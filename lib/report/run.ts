@@ -1,0 +1,198 @@
+/**
+ * The report run behind `deno task report`: execute notebooks on the Deno kernel with a profile,
+ * export each to `<out>/<notebook>.html`, record how each went, and rebuild `<out>/index.html`
+ * from those records and the claims the notebooks wrote. A failing notebook still gets its page
+ * (outputs up to the failing cell) and a "failed" line in the index.
+ *
+ * @module
+ */
+import * as path from "node:path";
+import { REPO_ROOT } from "./setup.ts";
+import { executeNotebook } from "./execute.ts";
+import { exportHtml } from "./export.ts";
+import { readClaims } from "./claims.ts";
+import { type NotebookStatus, renderIndex } from "./index_page.ts";
+
+/** Default directory of the notebooks. */
+export const NOTEBOOKS_DIR: string = path.join(REPO_ROOT, "notebooks");
+
+/** Default directory of the reports. */
+export const REPORTS_DIR: string = path.join(REPO_ROOT, "outputs", "reports");
+
+/** Options of {@link runReport}. */
+export interface ReportOptions {
+  /** Notebooks to run: paths, or names in `notebooksDir` (with or without `.ipynb`, or a unique prefix such as `03`). Default: all, in name order. */
+  notebooks?: string[];
+  /** Where notebooks are looked up (default `notebooks/`). */
+  notebooksDir?: string;
+  /** Output directory (default `outputs/reports/`). */
+  outDir?: string;
+  /** Profile passed as env `AE_PROFILE` (default `quick`). */
+  profile?: string;
+  /** Per-cell limit in seconds (default none). */
+  timeoutSeconds?: number;
+  /** Quiet period that ends a cell (default: the executor's 1.5 s). */
+  quietSeconds?: number;
+  /** Progress lines go here (default `console.log`). */
+  log?: (line: string) => void;
+  /** Print each cell's time. */
+  verbose?: boolean;
+}
+
+/** Outcome of {@link runReport}. */
+export interface ReportResult {
+  /** Path of the index page. */
+  indexPath: string;
+  /** Status of each notebook run now, in order. */
+  results: NotebookStatus[];
+}
+
+/**
+ * Resolves the notebooks to run.
+ *
+ * @param names Paths or names (see {@link ReportOptions.notebooks}); empty = all in `dir`.
+ * @param dir Notebook directory.
+ * @returns Absolute paths.
+ * @throws Error naming an argument that matches no notebook (or several), with the choices.
+ */
+export async function resolveNotebooks(names: readonly string[], dir: string): Promise<string[]> {
+  let available: string[] = [];
+  try {
+    available = (await Array.fromAsync(Deno.readDir(dir)))
+      .filter((e) => e.isFile && e.name.endsWith(".ipynb"))
+      .map((e) => e.name)
+      .sort();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (names.length === 0) return available.map((n) => path.join(dir, n));
+  const resolved: string[] = [];
+  for (const name of names) {
+    const isFile = async (p: string) => (await Deno.stat(p).catch(() => null))?.isFile ?? false;
+    if (name.endsWith(".ipynb") && await isFile(name)) {
+      resolved.push(path.resolve(name));
+      continue;
+    }
+    const exact = available.find((n) => n === name || n === `${name}.ipynb`);
+    const byPrefix = available.filter((n) => n.startsWith(name));
+    const match = exact ?? (byPrefix.length === 1 ? byPrefix[0] : undefined);
+    if (!match) {
+      const why = byPrefix.length > 1 ? `matches several (${byPrefix.join(", ")})` : "matches none";
+      throw new Error(
+        `report: notebook '${name}' ${why}; notebooks in ${dir}: ${available.join(", ") || "none"}`,
+      );
+    }
+    resolved.push(path.join(dir, match));
+  }
+  return resolved;
+}
+
+async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await Deno.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(value, null, 2) + "\n");
+  await Deno.rename(tmp, file);
+}
+
+async function readStatuses(dir: string): Promise<NotebookStatus[]> {
+  const out: NotebookStatus[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+      out.push(JSON.parse(await Deno.readTextFile(path.join(dir, entry.name))));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort((a, b) => a.notebook.localeCompare(b.notebook));
+}
+
+/** Removes the claim records a notebook wrote in an earlier run (they would be stale). */
+async function removeClaimsOf(claimsDir: string, notebook: string): Promise<void> {
+  for (const record of await readClaims(claimsDir).catch(() => [])) {
+    if (record.notebook === notebook) {
+      await Deno.remove(path.join(claimsDir, `${record.experimentId}.json`)).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Writes `<out>/index.html` from the status files and claim records in `out`.
+ *
+ * @param outDir Report directory.
+ * @param notebooksDir Statuses of notebooks no longer there are left out.
+ * @returns Path of the index page.
+ */
+export async function writeIndex(outDir: string, notebooksDir: string): Promise<string> {
+  const statuses = [];
+  for (const status of await readStatuses(path.join(outDir, "status"))) {
+    const stillThere = await Deno.stat(path.join(notebooksDir, status.notebook)).catch(() => null);
+    if (stillThere) statuses.push(status);
+  }
+  const claims = await readClaims(path.join(outDir, "claims"));
+  const indexPath = path.join(outDir, "index.html");
+  const tmp = `${indexPath}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(tmp, renderIndex(statuses, claims));
+  await Deno.rename(tmp, indexPath);
+  return indexPath;
+}
+
+/**
+ * Executes and exports notebooks and rebuilds the index (see the module doc).
+ *
+ * @param options Which notebooks, profile, directories, limits.
+ * @returns The index path and each notebook's status; check `status` for failures.
+ */
+export async function runReport(options: ReportOptions = {}): Promise<ReportResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const notebooksDir = path.resolve(options.notebooksDir ?? NOTEBOOKS_DIR);
+  const outDir = path.resolve(options.outDir ?? REPORTS_DIR);
+  const profile = options.profile ?? "quick";
+  const claimsDir = path.join(outDir, "claims");
+  const notebooks = await resolveNotebooks(options.notebooks ?? [], notebooksDir);
+  if (notebooks.length === 0) log(`report: no notebooks in ${notebooksDir}`);
+  const results: NotebookStatus[] = [];
+  for (const [i, notebookPath] of notebooks.entries()) {
+    const notebook = path.basename(notebookPath);
+    const stem = notebook.replace(/\.ipynb$/, "");
+    const started = performance.now();
+    log(`[${i + 1}/${notebooks.length}] ${notebook} (profile ${profile}) ...`);
+    await removeClaimsOf(claimsDir, notebook);
+    const executed = path.join(outDir, "executed", notebook);
+    const run = await executeNotebook(notebookPath, executed, {
+      env: { AE_PROFILE: profile, AE_NOTEBOOK: notebook, AE_CLAIMS_DIR: claimsDir },
+      timeoutSeconds: options.timeoutSeconds,
+      quietSeconds: options.quietSeconds,
+      verbose: options.verbose,
+    });
+    let error = run.ok ? undefined : run.error?.message ?? "failed";
+    let report: string | undefined;
+    const wroteExecuted = await Deno.stat(executed).catch(() => null);
+    if (wroteExecuted) {
+      try {
+        await exportHtml(executed, path.join(outDir, `${stem}.html`));
+        report = `${stem}.html`;
+      } catch (e) {
+        error = error ?? `export failed: ${(e as Error).message}`;
+      }
+    }
+    const status: NotebookStatus = {
+      notebook,
+      status: error ? "failed" : "ok",
+      profile,
+      seconds: (performance.now() - started) / 1000,
+      report,
+      error,
+      finishedAt: new Date().toISOString(),
+    };
+    await writeJsonAtomic(path.join(outDir, "status", `${notebook}.json`), status);
+    results.push(status);
+    log(
+      status.status === "ok"
+        ? `    ok in ${status.seconds.toFixed(1)} s -> ${path.join(outDir, report ?? "")}`
+        : `    FAILED in ${status.seconds.toFixed(1)} s: ${notebook}: ${error}`,
+    );
+  }
+  const indexPath = await writeIndex(outDir, notebooksDir);
+  return { indexPath, results };
+}
