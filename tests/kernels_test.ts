@@ -265,3 +265,21 @@ Deno.test("no tensors leak from the wasm training kernels", async () => {
   }).forEach((t) => t.dispose());
   assert.equal(tf.engine().backend.numDataIds(), before);
 });
+
+Deno.test("BatchMatMul with transposed operands on wasm equals cpu (rank 2 and batched rank 3)", async () => {
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[64, 37], [64, 29], true, false],
+    [[29, 37], [53, 37], false, true],
+    [[37, 29], [53, 37], true, true],
+    [[3, 11, 7], [3, 13, 11], true, true],
+    [[3, 7, 11], [1, 13, 11], false, true],
+  ];
+  for (const [i, [sa, sb, ta, tb]] of cases.entries()) {
+    const av = seededUniform(sa.reduce((p, q) => p * q, 1), 40 + i);
+    const bv = seededUniform(sb.reduce((p, q) => p * q, 1), 80 + i);
+    const run = () => tf.matMul(tf.tensor(av, sa), tf.tensor(bv, sb), ta, tb);
+    const want = await on("cpu", run);
+    const got = await on("wasm", run);
+    assertClose(got, want, `matMul [${sa}]${ta ? "^T" : ""} x [${sb}]${tb ? "^T" : ""}`, 1e-5);
+  }
+});

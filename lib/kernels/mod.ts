@@ -2,7 +2,7 @@
  * Training kernels the tfjs wasm backend lacks, has only as slow loops, or gets wrong:
  * Conv2DBackpropFilter (missing) and Conv2DBackpropInput (slow loop) built from its own XNNPACK
  * Conv2D; MaxPoolGrad and ResizeNearestNeighborGrad (wrong results in tfjs-backend-wasm 4.22.0)
- * rewritten in JavaScript. {@link registerWasmTrainingKernels} installs them; `setupBackend("wasm")`
+ * rewritten in JavaScript; BatchMatMul with transposed operands kept on XNNPACK. {@link registerWasmTrainingKernels} installs them; `setupBackend("wasm")`
  * calls it.
  *
  * @module
@@ -15,10 +15,12 @@ import {
   resizeNearestNeighborGradConfig,
   resizeNearestNeighborGradCpuConfig,
 } from "./resize_nearest_neighbor_grad.ts";
-import { WASM } from "./wasm_backend.ts";
+import { batchMatMulConfig } from "./batch_mat_mul.ts";
+import { replacedWasmKernels, WASM } from "./wasm_backend.ts";
 
 export { conv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
 export { conv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
+export { batchMatMulConfig } from "./batch_mat_mul.ts";
 export { maxPoolGradConfig } from "./max_pool_grad.ts";
 export {
   resizeNearestNeighborGradConfig,
@@ -31,10 +33,10 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   conv2DBackpropInputConfig,
   maxPoolGradConfig,
   resizeNearestNeighborGradConfig,
+  batchMatMulConfig,
 ];
 
-/** The wasm backend's own configs that were replaced, to put them back. */
-const replaced = new Map<string, tf.KernelConfig>();
+const replaced = replacedWasmKernels; // the wasm package's own configs, to delegate or restore
 let registered = false;
 
 /**
@@ -49,6 +51,13 @@ export function registerWasmTrainingKernels(): void {
     if (existing !== undefined) {
       replaced.set(config.kernelName, existing);
       tf.unregisterKernel(config.kernelName, WASM);
+      // tfjs runs setupFunc only for kernels registered when the backend initialises; the
+      // original must still be set up if a replacement delegates to it.
+      const setupOriginal = existing.setupFunc;
+      if (setupOriginal !== undefined) {
+        tf.registerKernel({ ...config, setupFunc: (backend) => setupOriginal(backend) });
+        continue;
+      }
     }
     tf.registerKernel(config);
   }

@@ -39,6 +39,26 @@ export function runWasmKernel(
   return out;
 }
 
+/**
+ * The wasm package's own kernel configs that lib/kernels replaced, by kernel name (filled in by
+ * `registerWasmTrainingKernels`), so a replacement can delegate to the original.
+ */
+export const replacedWasmKernels: Map<string, tf.KernelConfig> = new Map();
+
+/** Runs the wasm package's original kernel `name` (one that lib/kernels replaced). */
+export function runReplacedWasmKernel(
+  name: string,
+  backend: WasmBackend,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): tf.TensorInfo {
+  const config = replacedWasmKernels.get(name);
+  if (config === undefined) throw new Error(`No original wasm kernel '${name}' was recorded`);
+  const out = config.kernelFunc({ inputs, attrs, backend });
+  if (Array.isArray(out)) throw new Error(`Kernel '${name}' returned several outputs`);
+  return out;
+}
+
 /** Frees intermediate tensors made inside a kernel (not the kernel's inputs or output). */
 export function disposeInfos(backend: WasmBackend, ...infos: tf.TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId);
