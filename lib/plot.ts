@@ -10,7 +10,9 @@
  *
  * `import "plotly.js-dist"` fails in Deno (the bundle expects `window`), so the bundle file is
  * read as text and put into the page: the first figure shown in a kernel session carries it
- * inside `<script data-plotly-bundle="3.7.0">`; later figures wait for `window.Plotly`.
+ * inside `<script data-plotly-bundle="3.7.0">` (gzip + base64, 2.7 MB instead of 11 MB: the
+ * Deno kernel corrupts messages that large); later figures wait for `window.Plotly`.
+ * Standalone pages ({@link figureToHtmlPage}) carry the plain bundle once in `<head>`.
  * Everything works offline.
  *
  * @module
@@ -18,6 +20,7 @@
 
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
+import { gzipSync } from "node:zlib";
 import {
   base64Encode,
   type Displayable,
@@ -628,7 +631,7 @@ export function lines(series: LineSeries[], options: LinesOptions = {}): Figure 
 // ---------------------------------------------------------------------------------------------
 // The plotly.js bundle
 
-let cachedBundle: { version: string; script: string } | undefined;
+let cachedBundle: PlotlyBundle | undefined;
 let bundleAlreadyShown = false;
 
 /** Directory of the plotly.js-dist npm package (in the repository's node_modules). */
@@ -661,7 +664,18 @@ function plotlyDistDir(): string {
   );
 }
 
-function loadBundle(): { version: string; script: string } {
+interface PlotlyBundle {
+  /** plotly.js version from its package.json. */
+  version: string;
+  /** Guarded JavaScript that defines window.Plotly (safe inside a <script> element). */
+  js: string;
+  /** The plain `<script>` tag (about 11 MB). */
+  rawTag?: string;
+  /** The gzip + base64 `<script>` tag (about 2.7 MB). */
+  compressedTag?: string;
+}
+
+function loadBundle(): PlotlyBundle {
   if (cachedBundle) return cachedBundle;
   const dir = plotlyDistDir();
   const version = String(JSON.parse(Deno.readTextFileSync(path.join(dir, "package.json"))).version);
@@ -670,10 +684,9 @@ function loadBundle(): { version: string; script: string } {
     .replace(/<\/script/gi, "<\\/script").replace(/<!--/g, "<\\!--");
   // Guarded: a page that already has Plotly keeps it. Local module/exports/define hide any
   // CommonJS/AMD loader of the page, so the UMD wrapper sets window.Plotly.
-  const script = `<script ${PLOTLY_BUNDLE_ATTRIBUTE}="${version}">\n` +
-    `if (typeof window.Plotly === "undefined") {\n` +
-    `(function (module, exports, define) {\n${source}\n}).call(window);\n}\n</script>`;
-  cachedBundle = { version, script };
+  const js = `if (typeof window.Plotly === "undefined") {\n` +
+    `(function (module, exports, define) {\n${source}\n}).call(window);\n}\n`;
+  cachedBundle = { version, js };
   return cachedBundle;
 }
 
@@ -682,12 +695,64 @@ export function plotlyVersion(): string {
   return loadBundle().version;
 }
 
+/** Options of {@link plotlyBundleScript}. */
+export interface PlotlyBundleOptions {
+  /**
+   * Ship the bundle gzip-compressed and base64-encoded (about 2.7 MB instead of 11 MB); the
+   * browser inflates it with `DecompressionStream` and defines `window.Plotly` asynchronously.
+   * {@link show} uses this form, because the Deno kernel (2.9.6) corrupts iopub messages of
+   * about 11 MB (clients reject them with "Invalid Signature"). Default false.
+   */
+  compressed?: boolean;
+}
+
 /**
  * The `<script data-plotly-bundle="VERSION">` tag that defines `window.Plotly` (only if the
- * page has none yet). About 11 MB. The report builder uses it to keep exactly one per page.
+ * page has none yet): plain JavaScript (about 11 MB, default; works in any browser) or, with
+ * `compressed`, gzip + base64 (about 2.7 MB; needs `DecompressionStream`). The report builder
+ * uses it to keep exactly one per page.
  */
-export function plotlyBundleScript(): string {
-  return loadBundle().script;
+export function plotlyBundleScript(options: PlotlyBundleOptions = {}): string {
+  const bundle = loadBundle();
+  if (!options.compressed) {
+    bundle.rawTag ??=
+      `<script ${PLOTLY_BUNDLE_ATTRIBUTE}="${bundle.version}">\n${bundle.js}</script>`;
+    return bundle.rawTag;
+  }
+  if (!bundle.compressedTag) {
+    const packed = base64Encode(gzipSync(new TextEncoder().encode(bundle.js), { level: 9 }));
+    // Inflate once per page; a second carrier (e.g. after resetPlotlyBundleState) does nothing.
+    bundle.compressedTag = `<script ${PLOTLY_BUNDLE_ATTRIBUTE}="${bundle.version}" ` +
+      `data-plotly-encoding="gzip+base64">
+(function () {
+  if (typeof window.Plotly !== "undefined" || window.__mnistAePlotlyLoading) return;
+  if (typeof DecompressionStream === "undefined") {
+    console.error("plotly.js bundle: this browser lacks DecompressionStream");
+    return;
+  }
+  window.__mnistAePlotlyLoading = true;
+  var packed = "${packed}";
+  var binary = atob(packed);
+  var bytes = new Uint8Array(binary.length);
+  for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  var inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  new Response(inflated).text().then(function (code) {
+    var script = document.createElement("script");
+    script.textContent = code;
+    document.head.appendChild(script);
+  }).catch(function (error) {
+    window.__mnistAePlotlyLoading = false;
+    console.error("plotly.js bundle: could not inflate", error);
+  });
+})();
+</script>`;
+  }
+  return bundle.compressedTag;
+}
+
+/** The JavaScript inside the plain bundle tag (what the compressed tag inflates to). */
+export function plotlyBundleJs(): string {
+  return loadBundle().js;
 }
 
 /**
@@ -719,6 +784,11 @@ function newFigureId(): string {
 export interface FigureHtmlOptions {
   /** Put the plotly.js bundle before the figure. Default (in show): only the first time. */
   includeBundle?: boolean;
+  /**
+   * Use the gzip + base64 bundle (see {@link plotlyBundleScript}). Default true: kernel
+   * messages must stay well under the ~11 MB that the Deno kernel fails to send intact.
+   */
+  compressedBundle?: boolean;
 }
 
 /**
@@ -800,7 +870,9 @@ export function figureHtml(figure: Figure, options: FigureHtmlOptions = {}): str
   waitForPlotly();
 })();
 </script>`;
-  const bundle = options.includeBundle ? plotlyBundleScript() + "\n" : "";
+  const bundle = options.includeBundle
+    ? plotlyBundleScript({ compressed: options.compressedBundle ?? true }) + "\n"
+    : "";
   return `${bundle}${body}\n${script}`;
 }
 
@@ -829,8 +901,13 @@ export interface FigureDisplay extends Displayable {
 /**
  * Makes a figure displayable in the Deno kernel: a bundle of
  * `application/vnd.plotly.v1+json` ({ data, layout, config }), `text/html` (div + script;
- * the first figure shown in the session also carries the plotly.js bundle) and `text/plain`.
- * The bundle decision is made when the kernel shows it, not when `show` is called.
+ * the first figure shown in the session also carries the compressed plotly.js bundle) and
+ * `text/plain`. The bundle decision is made when the kernel shows it, not when `show` is
+ * called.
+ *
+ * The Deno kernel (2.9.6) sometimes publishes a cell's last-expression result after the cell
+ * went idle, and nbconvert/nbclient then drops it; `await display(show(fig))` (a
+ * display_data sent while the cell runs) arrives reliably.
  */
 export function show(figure: Figure, options: FigureHtmlOptions = {}): FigureDisplay {
   checkFigure(figure, "show");

@@ -12,6 +12,7 @@ import {
   lossCurves,
   metricVsD,
   PLOTLY_BUNDLE_ATTRIBUTE,
+  plotlyBundleJs,
   plotlyBundleScript,
   plotlyVersion,
   resetPlotlyBundleState,
@@ -103,8 +104,27 @@ Deno.test("plotly bundle: pinned version, guarded, closes its script tag only on
   assert.ok(tag.startsWith(`<script ${PLOTLY_BUNDLE_ATTRIBUTE}="${plotlyVersion()}">`));
   assert.ok(tag.length > 1_000_000, "the whole bundle is inlined");
   assert.equal(count(tag.toLowerCase(), "</script"), 1);
-  assert.match(tag.slice(0, 300), /if \(typeof window\.Plotly === "undefined"\)/);
-  assert.match(tag, /window\.Plotly = Plotly/);
+  assert.ok(tag.includes(plotlyBundleJs()));
+  assert.match(plotlyBundleJs().slice(0, 300), /if \(typeof window\.Plotly === "undefined"\)/);
+  assert.match(plotlyBundleJs(), /window\.Plotly = Plotly/);
+});
+
+Deno.test("plotly bundle: the compressed tag inflates to exactly the plain bundle", async () => {
+  const tag = plotlyBundleScript({ compressed: true });
+  assert.ok(tag.startsWith(`<script ${PLOTLY_BUNDLE_ATTRIBUTE}="${plotlyVersion()}" `));
+  assert.equal(count(tag.toLowerCase(), "</script"), 1);
+  assert.ok(tag.length < 4_000_000, `compressed tag is ${tag.length} chars`);
+  const packed = tag.match(/var packed = "([A-Za-z0-9+/=]+)";/)![1];
+  const bytes = Uint8Array.from(atob(packed), (c) => c.charCodeAt(0));
+  const inflated = await new Response(
+    new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")),
+  ).text();
+  assert.equal(inflated, plotlyBundleJs());
+  // Notebook figures carry this form; pages carry the plain one.
+  resetPlotlyBundleState();
+  const html = bundleOf(show(smallFigure()))["text/html"] as string;
+  assert.ok(html.includes('data-plotly-encoding="gzip+base64"'));
+  assert.ok(html.length < 4_000_000);
 });
 
 Deno.test("figureToHtmlPage: one bundle in <head>, every figure and HTML item on the page", async () => {
@@ -115,6 +135,7 @@ Deno.test("figureToHtmlPage: one bundle in <head>, every figure and HTML item on
   );
   assert.equal(count(page, BUNDLE_TAG), 1);
   assert.ok(page.indexOf(BUNDLE_TAG) < page.indexOf("</head>"));
+  assert.ok(page.includes(plotlyBundleScript()), "pages carry the plain (synchronous) bundle");
   assert.equal(count(page, 'class="mnist-ae-figure"'), 2);
   assert.match(page, /<p id='x'>note<\/p>/);
   assert.match(page, /<div id='y'><\/div>/);
