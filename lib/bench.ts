@@ -1,0 +1,257 @@
+/**
+ * Training-speed benchmark of the model zoo: `deno task bench [--backend B] [--models a,b]
+ * [--batches N] [--batch-size 64] [--warmup 2] [--json]`.
+ *
+ * Each model is built (seed 0), trained for a few warm-up batches that are not timed (kernel
+ * set-up, wasm compilation), then for `--batches` timed batches of synthetic data in [0, 1] with
+ * Adam and MSE in training mode. Reported per model: milliseconds per batch, samples per second,
+ * and the seconds one 60,000-image epoch would take at that rate. The training step is written
+ * here (`optimizer.minimize`) so the numbers measure the model and backend, not a trainer.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { type BackendName, parseBackendName, setupBackend } from "./backend.ts";
+import { countTrainableParams, inputShapeOf, zoo } from "./models/mod.ts";
+import { mulberry32 } from "./random.ts";
+
+/** Images in one MNIST training epoch. */
+export const EPOCH_SAMPLES = 60_000;
+
+/** What to benchmark. */
+export interface BenchOptions {
+  /** Backend to run on (default: env `AE_BACKEND` or `"auto"`). */
+  backend?: BackendName;
+  /** Zoo model names (default: all). */
+  models?: string[];
+  /** Timed batches per model (default 10). */
+  batches?: number;
+  /** Samples per batch (default 64). */
+  batchSize?: number;
+  /** Untimed warm-up batches per model (default 2). */
+  warmup?: number;
+  /** Print the backend line and progress (default true). */
+  verbose?: boolean;
+}
+
+/** One model's result. */
+export interface ModelBenchResult {
+  /** Zoo name. */
+  model: string;
+  /** Trainable parameters. */
+  params: number;
+  /** Mean wall time of one timed batch (forward, backward, Adam update), in ms. */
+  ms_per_batch: number;
+  /** Training throughput. */
+  samples_per_s: number;
+  /** Seconds per 60k-image epoch at that throughput. */
+  epoch_s: number;
+  /** Loss of the last timed batch (a sanity check that training ran; should be finite). */
+  last_loss: number;
+  /** Set instead of the timings when the model could not be trained on this backend. */
+  error?: string;
+}
+
+/** The whole benchmark, as printed with `--json`. */
+export interface BenchReport {
+  /** Backend that ran it (`setupBackend`'s name). */
+  backend: string;
+  /** Samples per batch. */
+  batch_size: number;
+  /** Timed batches per model. */
+  batches: number;
+  /** Untimed warm-up batches per model. */
+  warmup: number;
+  /** Per-model results, in the order asked for. */
+  models: ModelBenchResult[];
+}
+
+function checkCount(value: number, what: string, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`bench: ${what} must be an integer >= ${min}, got ${value}`);
+  }
+}
+
+/**
+ * Times training of one zoo model on the active backend.
+ *
+ * @param name Zoo model name.
+ * @param options Batch size, timed and warm-up batches.
+ * @returns Timings (or `error` if a step threw, e.g. a kernel missing on this backend).
+ */
+export async function benchmarkModel(
+  name: string,
+  options: { batches: number; batchSize: number; warmup: number },
+): Promise<ModelBenchResult> {
+  const { batches, batchSize, warmup } = options;
+  if (!Object.hasOwn(zoo, name)) {
+    throw new RangeError(`bench: unknown model "${name}"; valid: ${Object.keys(zoo).join(", ")}`);
+  }
+  const model = zoo[name].build(0);
+  const params = countTrainableParams(model.autoencoder);
+  const shape = [batchSize, ...inputShapeOf(model.inputKind)];
+  const size = shape.reduce((a, b) => a * b);
+  // A few distinct synthetic batches (made before timing, reused round-robin).
+  const random = mulberry32(1);
+  const pool = Array.from(
+    { length: 3 },
+    () => tf.tensor(Float32Array.from({ length: size }, () => random()), shape),
+  );
+  const optimizer = tf.train.adam(1e-3);
+  const step = async (x: tf.Tensor): Promise<number> => {
+    const loss = optimizer.minimize(
+      () =>
+        tf.losses.meanSquaredError(
+          x,
+          model.autoencoder.apply(x, { training: true }) as tf.Tensor,
+        ) as tf.Scalar,
+      true,
+    );
+    // Reading the loss waits for the backend (matters on asynchronous GPU backends).
+    const value = (await loss!.data())[0];
+    loss!.dispose();
+    return value;
+  };
+  try {
+    for (let i = 0; i < warmup; i++) await step(pool[i % pool.length]);
+    let lastLoss = NaN;
+    const start = performance.now();
+    for (let i = 0; i < batches; i++) lastLoss = await step(pool[i % pool.length]);
+    const seconds = (performance.now() - start) / 1000;
+    const samplesPerS = (batches * batchSize) / seconds;
+    return {
+      model: name,
+      params,
+      ms_per_batch: (seconds * 1000) / batches,
+      samples_per_s: samplesPerS,
+      epoch_s: EPOCH_SAMPLES / samplesPerS,
+      last_loss: lastLoss,
+    };
+  } catch (err) {
+    const message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    return {
+      model: name,
+      params,
+      ms_per_batch: NaN,
+      samples_per_s: NaN,
+      epoch_s: NaN,
+      last_loss: NaN,
+      error: message,
+    };
+  } finally {
+    tf.dispose(pool);
+    optimizer.dispose();
+    model.autoencoder.dispose();
+  }
+}
+
+/**
+ * Runs the benchmark over several zoo models on one backend.
+ *
+ * @param options What to run (see {@link BenchOptions}).
+ * @returns The report (also what `--json` prints).
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const { batches = 10, batchSize = 64, warmup = 2, verbose = true } = options;
+  checkCount(batches, "batches", 1);
+  checkCount(batchSize, "batch size", 1);
+  checkCount(warmup, "warmup", 0);
+  const models = options.models ?? Object.keys(zoo);
+  for (const name of models) {
+    if (!Object.hasOwn(zoo, name)) {
+      throw new RangeError(`bench: unknown model "${name}"; valid: ${Object.keys(zoo).join(", ")}`);
+    }
+  }
+  const choice = await setupBackend(options.backend, { quiet: true });
+  if (verbose) {
+    console.error(`backend: ${choice.name} (${choice.reason})`);
+  }
+  const results: ModelBenchResult[] = [];
+  for (const name of models) {
+    if (verbose) console.error(`bench: ${name} ...`);
+    results.push(await benchmarkModel(name, { batches, batchSize, warmup }));
+  }
+  return { backend: choice.name, batch_size: batchSize, batches, warmup, models: results };
+}
+
+/**
+ * Formats a report as an aligned text table (one row per model).
+ *
+ * @param report What {@link runBench} returned.
+ * @returns The table, lines joined with `\n`.
+ */
+export function formatBenchTable(report: BenchReport): string {
+  const header = ["model", "params", "ms/batch", "samples/s", "s/epoch(60k)", "loss"];
+  const rows = report.models.map((r) =>
+    r.error !== undefined ? [r.model, String(r.params), `error: ${r.error}`, "", "", ""] : [
+      r.model,
+      String(r.params),
+      r.ms_per_batch.toFixed(1),
+      r.samples_per_s.toFixed(0),
+      r.epoch_s.toFixed(1),
+      r.last_loss.toFixed(4),
+    ]
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")
+      .trimEnd();
+  return [
+    `backend ${report.backend}, batch size ${report.batch_size}, ${report.batches} timed ` +
+    `batches after ${report.warmup} warm-up`,
+    line(header),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+  ].join("\n");
+}
+
+/**
+ * Parses the command line of `deno task bench`.
+ *
+ * @param args Arguments after the script name.
+ * @returns Bench options plus whether to print JSON.
+ * @throws on unknown flags or malformed values, naming what was expected.
+ */
+export function parseBenchArgs(args: string[]): BenchOptions & { json: boolean } {
+  const { values } = parseArgs({
+    args,
+    options: {
+      backend: { type: "string" },
+      models: { type: "string" },
+      batches: { type: "string" },
+      "batch-size": { type: "string" },
+      warmup: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const int = (value: string | undefined, what: string): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n)) {
+      throw new RangeError(`bench: --${what} must be an integer, got ${value}`);
+    }
+    return n;
+  };
+  return {
+    backend: values.backend === undefined ? undefined : parseBackendName(values.backend),
+    models: values.models?.split(",").map((m) => m.trim()).filter((m) => m !== ""),
+    batches: int(values.batches, "batches"),
+    batchSize: int(values["batch-size"], "batch-size"),
+    warmup: int(values.warmup, "warmup"),
+    json: values.json ?? false,
+  };
+}
+
+if (import.meta.main) {
+  try {
+    const { json, ...options } = parseBenchArgs(Deno.args);
+    const report = await runBench(options);
+    console.log(json ? JSON.stringify(report) : formatBenchTable(report));
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    Deno.exit(2);
+  }
+}
