@@ -78,6 +78,34 @@ Deno.test("BatchNorm moving statistics update in the training step (training: tr
   tf.dispose([x, expectedMean]);
 });
 
+Deno.test("BatchNorm inside a nested encoder model (the zoo's structure) updates too", async () => {
+  const init = tf.initializers.glorotUniform({ seed: 11 });
+  const encoderInput = tf.input({ shape: [16] });
+  const code = tf.layers.batchNormalization().apply(
+    tf.layers.dense({ units: 4, kernelInitializer: init }).apply(encoderInput),
+  ) as tf.SymbolicTensor;
+  const encoder = tf.model({ inputs: encoderInput, outputs: code });
+  const decoderInput = tf.input({ shape: [4] });
+  const decoder = tf.model({
+    inputs: decoderInput,
+    outputs: tf.layers.dense({ units: 16, kernelInitializer: init }).apply(
+      decoderInput,
+    ) as tf.SymbolicTensor,
+  });
+  const input = tf.input({ shape: [16] });
+  const autoencoder = tf.model({
+    inputs: input,
+    outputs: decoder.apply(encoder.apply(input)) as tf.SymbolicTensor,
+  });
+  const x = data(32, 12);
+  const movingVariance = encoder.layers[2].getWeights()[3];
+  assert.deepEqual([...await movingVariance.data()], [1, 1, 1, 1]);
+  await trainAutoencoder(autoencoder, x, x, { epochs: 1, batchSize: 16, progress: "none" });
+  const after = await encoder.layers[2].getWeights()[3].data();
+  assert.ok(after.every((v) => v !== 1), `moving variance changed: ${after}`);
+  x.dispose();
+});
+
 Deno.test("Dropout is active in training steps and off in validation", async () => {
   const input = tf.input({ shape: [32] });
   const dropped = tf.layers.dropout({ rate: 0.5 }).apply(input) as tf.SymbolicTensor;
