@@ -76,6 +76,7 @@ export interface TrainOptions {
   /**
    * Directory for an atomic checkpoint after every epoch: the model (`model.json` +
    * `weights.bin`), the best epoch's model (`best/`), optimizer state and trainer state.
+   * Without `resume`, a checkpoint already there is overwritten from epoch 1.
    */
   checkpointDir?: string;
   /** Continue from `checkpointDir` if it holds a checkpoint (same history, next epoch). */
