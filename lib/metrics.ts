@@ -124,10 +124,20 @@ export function psnr(a: PointsInput, b: PointsInput, maxValue = 1): number {
 }
 
 /**
- * Majority vote of neighbour labels. Ties between labels go to the label whose first (nearest)
- * neighbour in the list comes earliest, i.e. the nearest tied label.
+ * How a k-NN vote between equally frequent labels is decided. `nearest` (default): the tied label
+ * with the nearest neighbour wins. `smallestLabel`: the smallest tied label wins, as in
+ * scikit-learn's `KNeighborsClassifier` (its `mode`); use it to compare with sklearn numbers.
  */
-function vote(neighbourLabels: number[]): number {
+export type KnnTieBreak = "nearest" | "smallestLabel";
+
+/** Options of the k-NN classifiers. */
+export interface KnnOptions {
+  /** Rule for tied votes (default `"nearest"`). */
+  tieBreak?: KnnTieBreak;
+}
+
+/** Majority vote of neighbour labels (listed nearest first), ties decided by `tieBreak`. */
+function vote(neighbourLabels: number[], tieBreak: KnnTieBreak): number {
   const counts = new Map<number, number>();
   let best = neighbourLabels[0];
   let bestCount = 0;
@@ -135,7 +145,10 @@ function vote(neighbourLabels: number[]): number {
   // Iterating in neighbour order and requiring a strictly larger count keeps the nearest on ties.
   for (const label of neighbourLabels) {
     const count = counts.get(label) as number;
-    if (count > bestCount) {
+    if (
+      count > bestCount ||
+      (tieBreak === "smallestLabel" && count === bestCount && label < best)
+    ) {
       best = label;
       bestCount = count;
     }
@@ -143,14 +156,26 @@ function vote(neighbourLabels: number[]): number {
   return best;
 }
 
+function checkTieBreak(options: KnnOptions, what: string): KnnTieBreak {
+  const tieBreak = options.tieBreak ?? "nearest";
+  if (tieBreak !== "nearest" && tieBreak !== "smallestLabel") {
+    throw new RangeError(
+      `${what}: tieBreak must be "nearest" or "smallestLabel", got ${JSON.stringify(tieBreak)}`,
+    );
+  }
+  return tieBreak;
+}
+
 /**
- * k-nearest-neighbour classification (Euclidean; majority vote, ties to the nearest tied label).
+ * k-nearest-neighbour classification (Euclidean; majority vote, ties to the nearest tied label
+ * unless `options.tieBreak` says otherwise; equal distances: the smaller index is nearer).
  *
  * @param trainX Row-major reference points; their count is `trainY.length`.
  * @param trainY Label of each reference point.
  * @param testX Row-major points to classify (same dimension).
  * @param nTest Number of points in `testX`.
  * @param k Number of neighbours.
+ * @param options Tie-break rule.
  * @returns Predicted label of each test point.
  */
 export function knnClassify(
@@ -159,7 +184,9 @@ export function knnClassify(
   testX: PointsInput,
   nTest: number,
   k: number,
+  options: KnnOptions = {},
 ): Int32Array {
+  const tieBreak = checkTieBreak(options, "knnClassify");
   checkLabels(trainY, "knnClassify(trainY)");
   const reference = toFloat32(trainX, "knnClassify(trainX)");
   const dim = inferDim(reference, trainY.length, "knnClassify(trainX)");
@@ -169,7 +196,7 @@ export function knnClassify(
     throw new RangeError(`knnClassify: train points have ${dim} dims, test points ${queryDim}`);
   }
   const found = knnSearch(reference, trainY.length, dim, k, queries, nTest);
-  return predictFromNeighbours(found.indices, trainY, nTest, k);
+  return predictFromNeighbours(found.indices, trainY, nTest, k, tieBreak);
 }
 
 function predictFromNeighbours(
@@ -177,12 +204,13 @@ function predictFromNeighbours(
   labels: LabelsInput,
   n: number,
   k: number,
+  tieBreak: KnnTieBreak,
 ): Int32Array {
   const predictions = new Int32Array(n);
   const neighbourLabels = new Array<number>(k);
   for (let i = 0; i < n; i++) {
     for (let m = 0; m < k; m++) neighbourLabels[m] = labels[indices[i * k + m]];
-    predictions[i] = vote(neighbourLabels);
+    predictions[i] = vote(neighbourLabels, tieBreak);
   }
   return predictions;
 }
@@ -201,6 +229,7 @@ function accuracyOf(predictions: Int32Array, labels: LabelsInput): number {
  * @param testX Row-major test points; their count is `testY.length`.
  * @param testY True label of each test point.
  * @param k Number of neighbours (e.g. 5).
+ * @param options Tie-break rule (see {@link knnClassify}).
  * @returns Fraction of test points whose vote equals their label, in [0, 1].
  */
 export function knnAccuracy(
@@ -209,9 +238,10 @@ export function knnAccuracy(
   testX: PointsInput,
   testY: LabelsInput,
   k: number,
+  options: KnnOptions = {},
 ): number {
   checkLabels(testY, "knnAccuracy(testY)");
-  return accuracyOf(knnClassify(trainX, trainY, testX, testY.length, k), testY);
+  return accuracyOf(knnClassify(trainX, trainY, testX, testY.length, k, options), testY);
 }
 
 /**
@@ -221,14 +251,21 @@ export function knnAccuracy(
  * @param x Row-major points; their count is `y.length`.
  * @param y Label of each point.
  * @param k Number of neighbours, `< y.length`.
+ * @param options Tie-break rule (see {@link knnClassify}).
  * @returns Fraction of points whose vote equals their label, in [0, 1].
  */
-export function knnAccuracyLoo(x: PointsInput, y: LabelsInput, k: number): number {
+export function knnAccuracyLoo(
+  x: PointsInput,
+  y: LabelsInput,
+  k: number,
+  options: KnnOptions = {},
+): number {
+  const tieBreak = checkTieBreak(options, "knnAccuracyLoo");
   checkLabels(y, "knnAccuracyLoo");
   const points = toFloat32(x, "knnAccuracyLoo(x)");
   const dim = inferDim(points, y.length, "knnAccuracyLoo(x)");
   const found = knnSearch(points, y.length, dim, k);
-  return accuracyOf(predictFromNeighbours(found.indices, y, y.length, k), y);
+  return accuracyOf(predictFromNeighbours(found.indices, y, y.length, k, tieBreak), y);
 }
 
 /**

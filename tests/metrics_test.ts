@@ -174,10 +174,26 @@ Deno.test("knnAccuracy: separated clusters are perfect, a hand-made vote is exac
     0,
   ]);
   assert.deepEqual(Array.from(knnClassify(trainX, trainY, new Float32Array([6]), 1, 2)), [0]);
+  // Query 10.4 with k = 4: 10, 11 (label 1) and 2, 1 (label 0): a 2-2 tie. Nearest tied label
+  // is 1; scikit-learn's rule (smallest tied label) gives 0.
+  const q = new Float32Array([10.4]);
+  assert.deepEqual(Array.from(knnClassify(trainX, trainY, q, 1, 4)), [1]);
+  const sklearnRule = { tieBreak: "smallestLabel" } as const;
+  assert.deepEqual(Array.from(knnClassify(trainX, trainY, q, 1, 4, sklearnRule)), [0]);
+  assert.throws(
+    () => knnClassify(trainX, trainY, q, 1, 4, { tieBreak: "vote" as "nearest" }),
+    /tieBreak must be "nearest" or "smallestLabel", got "vote"/,
+  );
   // Leave-one-out with k = 1: 0->1 (0), 1->0 (0), 2->1 (0), 10->11 (1), 11->10 (1): all right.
   assert.equal(knnAccuracyLoo(trainX, trainY, 1), 1);
   // k = 3: point 10's neighbours are 11 (1), 2 (0), 1 (0) -> 0: wrong; 11: 10, 2, 1 -> 0: wrong.
   close(knnAccuracyLoo(trainX, trainY, 3), 3 / 5, 1e-12, "LOO k=3");
+  // k = 4 with the labels swapped (0, 1, 2 -> label 1; 10, 11 -> label 0): every point sees the
+  // four others. 0, 1 and 2 see a 2-2 tie whose nearest label is 1 (right), smallest label 0
+  // (wrong); 10 and 11 see three 1s and one 0 (wrong). So 3/5 vs 0/5.
+  const swapped = [1, 1, 1, 0, 0];
+  close(knnAccuracyLoo(trainX, swapped, 4), 3 / 5, 1e-12, "LOO k=4 nearest");
+  close(knnAccuracyLoo(trainX, swapped, 4, sklearnRule), 0, 1e-12, "LOO k=4 smallestLabel");
   assert.throws(
     () => knnAccuracy(trainX, trainY, new Float32Array([1, 2]), [0], 3),
     /train points have 1 dims, test points 2/,
