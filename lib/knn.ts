@@ -23,8 +23,9 @@ export type PointsInput = Float32Array | Float64Array | number[] | tf.Tensor;
 export const DISTANCE_BLOCK_SIZE = 256;
 
 /**
- * Copies any accepted points input into a `Float32Array` (tensors are read with `dataSync`;
- * a `Float32Array` is returned as is, not copied).
+ * Turns any accepted points input into a `Float32Array` for reading (a `Float32Array` is
+ * returned as is; tensors are read with `dataSync`; other arrays are copied). Never write into
+ * the result: it may be the caller's array or a tensor's own buffer.
  *
  * @param points Row-major values or a tensor.
  * @param what Name used in error messages.
@@ -35,7 +36,9 @@ export function toFloat32(points: PointsInput, what = "points"): Float32Array {
   if (points instanceof Float64Array || Array.isArray(points)) return Float32Array.from(points);
   if (points instanceof tf.Tensor) {
     if (points.isDisposed) throw new Error(`${what}: the tensor was already disposed`);
-    return Float32Array.from(points.dataSync() as ArrayLike<number>);
+    // Read-only use: a float32 tensor's data is returned without another copy.
+    const values = points.dataSync();
+    return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
   }
   throw new TypeError(
     `${what}: expected a Float32Array, Float64Array, number[] or tf.Tensor, got ${typeof points}`,
