@@ -7,11 +7,13 @@ import {
   figureHtml,
   figureToHtmlPage,
   heatmap,
+  KERNEL_OUTPUT_WARN_CHARS,
   latentScatter,
   lines,
   lossCurves,
   metricVsD,
   PLOTLY_BUNDLE_ATTRIBUTE,
+  plotlyBundleDisplay,
   plotlyBundleJs,
   plotlyBundleScript,
   plotlyVersion,
@@ -127,6 +129,35 @@ Deno.test("plotly bundle: the compressed tag inflates to exactly the plain bundl
   assert.ok(html.length < 4_000_000);
 });
 
+Deno.test("plotlyBundleDisplay: carries the compressed bundle, later figures do not", () => {
+  resetPlotlyBundleState();
+  const loader = bundleOf(plotlyBundleDisplay());
+  assert.equal(loader["text/html"], plotlyBundleScript({ compressed: true }));
+  assert.match(loader["text/plain"]!, new RegExp(plotlyVersion().replace(/\./g, "\\.")));
+  assert.equal(count(bundleOf(show(smallFigure()))["text/html"] as string, BUNDLE_TAG), 0);
+});
+
+Deno.test("show: warns when an output gets too large for the kernel", () => {
+  const { codes, labels } = fakeCodes(20000);
+  const big = latentScatter(codes, labels, { title: "big" });
+  const warnings: string[] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    resetPlotlyBundleState();
+    bundleOf(show(smallFigure()));
+    assert.deepEqual(warnings, [], "a small figure with the bundle is fine");
+    const html = bundleOf(
+      show(big, { includeBundle: true, compressedBundle: false }),
+    )["text/html"] as string;
+    assert.ok(html.length > KERNEL_OUTPUT_WARN_CHARS);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /MB/);
+  } finally {
+    console.warn = original;
+  }
+});
+
 Deno.test("figureToHtmlPage: one bundle in <head>, every figure and HTML item on the page", async () => {
   resetPlotlyBundleState();
   const page = figureToHtmlPage(
@@ -186,7 +217,7 @@ Deno.test("latentScatter: one trace per digit in the fixed palette, customdata i
   assert.deepEqual(JSON.parse(JSON.stringify(fig)).data[3].x, fig.data[3].x);
 });
 
-Deno.test("latentScatter: digit subset, even subsampling, hover images, clear errors", () => {
+Deno.test("latentScatter: digit subset, even subsampling, hover images, clear errors", async () => {
   const { codes, labels } = fakeCodes(400);
   const subset = latentScatter(codes, labels, { digits: [0, 1, 6] });
   assert.deepEqual(subset.data.map((t) => t.name), ["0", "1", "6"]);
@@ -201,7 +232,12 @@ Deno.test("latentScatter: digit subset, even subsampling, hover images, clear er
   const withImages = latentScatter(codes, labels, { images, maxPoints: 50 });
   const hover = withImages.hoverImages!;
   assert.equal(hover.count, 50);
-  const bytes = Uint8Array.from(atob(hover.pixelsBase64), (c) => c.charCodeAt(0));
+  assert.equal(hover.encoding, "gzip+base64");
+  const packed = Uint8Array.from(atob(hover.pixelsBase64), (c) => c.charCodeAt(0));
+  const bytes = new Uint8Array(
+    await new Response(new Blob([packed]).stream().pipeThrough(new DecompressionStream("gzip")))
+      .arrayBuffer(),
+  );
   assert.equal(bytes.length, 50 * 784);
   for (const trace of withImages.data) {
     for (const [index, slot] of trace.customdata as [number, number][]) {
