@@ -196,7 +196,9 @@ function pcaStart(m: Matrix, seed: number): Float64Array {
         for (let d = 0; d < dim; d++) dot += next[d] * u[d];
         for (let d = 0; d < dim; d++) next[d] -= dot * u[d];
       }
-      const norm = Math.hypot(...next);
+      let normSq = 0;
+      for (let d = 0; d < dim; d++) normSq += next[d] * next[d];
+      const norm = Math.sqrt(normSq);
       if (!(norm > 0)) break;
       for (let d = 0; d < dim; d++) next[d] /= norm;
       let change = 0;

@@ -135,6 +135,22 @@ Deno.test("exactNeighbours: same neighbours and distances as a brute-force sort"
   }
 });
 
+Deno.test("exactNeighbours: data far from the origin keep their exact neighbours", () => {
+  // |a|^2 + |b|^2 - 2 a.b in float32 would be ruined by cancellation without centring.
+  const [n, dim, k] = [120, 16, 10];
+  const x = randomPoints(n, dim, 9).map((v) => v + 1000);
+  const found = exactNeighbours(x, n, dim, k);
+  const dist = squaredDistances(x, n, dim);
+  for (let i = 0; i < n; i++) {
+    const expected = ranking(dist, n, i).slice(0, k);
+    assert.deepEqual([...found.indices.subarray(i * k, (i + 1) * k)], expected, `row ${i}`);
+    for (let m = 0; m < k; m++) {
+      const want = dist[i * n + expected[m]];
+      assert.ok(Math.abs(found.distancesSq[i * k + m] - want) < 1e-3 * want, `row ${i}, ${m}`);
+    }
+  }
+});
+
 Deno.test("affinities: each row has the requested perplexity; P is symmetric and sums to 1", () => {
   const [n, dim, perplexity] = [150, 10, 12];
   const x = randomPoints(n, dim, 2);
@@ -285,6 +301,24 @@ Deno.test("tsne: same seed gives identical output, another seed a different one 
   assert.ok(ea.every(Number.isFinite));
   assert.deepEqual(ea, eb);
   assert.notDeepEqual(ea, ec);
+});
+
+Deno.test("tsne: duplicate and constant points give finite maps", async () => {
+  const base = randomPoints(20, 6, 10);
+  const repeated = new Float32Array(200 * 6);
+  for (let i = 0; i < 200; i++) repeated.set(base.subarray((i % 20) * 6, (i % 20 + 1) * 6), i * 6);
+  const y = await tsne(repeated, { dim: 6, perplexity: 10, iterations: 300 });
+  assert.ok(y.every(Number.isFinite));
+  // Copies of one point end up (almost) on top of each other, far from other groups.
+  const spread = Math.hypot(y[0] - y[40], y[1] - y[41]);
+  const apart = Math.hypot(y[0] - y[2], y[1] - y[3]);
+  assert.ok(spread < 0.1 * apart, `copies ${spread} apart vs other points ${apart}`);
+  const constant = await tsne(new Float32Array(100 * 3).fill(7), {
+    dim: 3,
+    perplexity: 5,
+    iterations: 100,
+  });
+  assert.ok(constant.every(Number.isFinite));
 });
 
 Deno.test("tsne: onProgress reports the KL divergence every progressEvery iterations", async () => {

@@ -73,13 +73,6 @@ export function exactNeighbours(
   }
   const dimPad = Math.ceil(dim / 4) * 4;
   const rowsPad = Math.ceil(count / ROW_ALIGN) * ROW_ALIGN;
-  const norms = new Float64Array(rowsPad);
-  for (let i = 0; i < count; i++) {
-    let s = 0;
-    for (let d = 0, o = i * dim; d < dim; d++) s += data[o + d] * data[o + d];
-    norms[i] = s;
-  }
-
   // Heaps: a max-heap of the k best candidates per row; heapSize fills up first.
   const heapDist = new Float64Array(count * k);
   const heapIdx = new Int32Array(count * k);
@@ -134,8 +127,22 @@ export function exactNeighbours(
       }
     };
   }
+  // Centre the columns first: distances do not change, but |a|^2 + |b|^2 - 2 a.b in float32
+  // loses everything to cancellation when the data sit far from the origin.
+  const mean = new Float64Array(dim);
   for (let i = 0; i < count; i++) {
-    rows.set(data.subarray(i * dim, (i + 1) * dim), i * dimPad);
+    for (let d = 0, o = i * dim; d < dim; d++) mean[d] += data[o + d];
+  }
+  for (let d = 0; d < dim; d++) mean[d] /= count;
+  const norms = new Float64Array(rowsPad);
+  for (let i = 0; i < count; i++) {
+    let s = 0;
+    for (let d = 0, o = i * dim, r = i * dimPad; d < dim; d++) {
+      const v = Math.fround(data[o + d] - mean[d]);
+      rows[r + d] = v;
+      s += v * v;
+    }
+    norms[i] = s;
   }
 
   for (let a0 = 0; a0 < count; a0 += TILE_A) {
