@@ -14,6 +14,8 @@ import { escapeHtml } from "../display.ts";
 export interface NotebookStatus {
   /** Notebook file name, e.g. `03_latent_sweep.ipynb`. */
   notebook: string;
+  /** Absolute path of the notebook that was run. */
+  source: string;
   /** `ok` or `failed`. */
   status: "ok" | "failed";
   /** Profile it ran with. */

@@ -119,14 +119,13 @@ async function removeClaimsOf(claimsDir: string, notebook: string): Promise<void
 /**
  * Writes `<out>/index.html` from the status files and claim records in `out`.
  *
- * @param outDir Report directory.
- * @param notebooksDir Statuses of notebooks no longer there are left out.
+ * @param outDir Report directory; statuses of notebooks whose source file is gone are left out.
  * @returns Path of the index page.
  */
-export async function writeIndex(outDir: string, notebooksDir: string): Promise<string> {
+export async function writeIndex(outDir: string): Promise<string> {
   const statuses = [];
   for (const status of await readStatuses(path.join(outDir, "status"))) {
-    const stillThere = await Deno.stat(path.join(notebooksDir, status.notebook)).catch(() => null);
+    const stillThere = await Deno.stat(status.source ?? "").catch(() => null);
     if (stillThere) statuses.push(status);
   }
   const claims = await readClaims(path.join(outDir, "claims"));
@@ -178,6 +177,7 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
     }
     const status: NotebookStatus = {
       notebook,
+      source: notebookPath,
       status: error ? "failed" : "ok",
       profile,
       seconds: (performance.now() - started) / 1000,
@@ -193,6 +193,6 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
         : `    FAILED in ${status.seconds.toFixed(1)} s: ${notebook}: ${error}`,
     );
   }
-  const indexPath = await writeIndex(outDir, notebooksDir);
+  const indexPath = await writeIndex(outDir);
   return { indexPath, results };
 }

@@ -25,7 +25,7 @@ export const JUPYTER_DATA_DIR: string = path.join(VENV_DIR, "share", "jupyter");
 const REQUIREMENTS = path.join(REPO_ROOT, "lib", "report", "requirements.txt");
 const LOCK = path.join(REPO_ROOT, "lib", "report", "requirements-lock.txt");
 const STAMP = path.join(VENV_DIR, ".ae-report-setup.json");
-const LOCK_FILE = path.join(REPO_ROOT, ".venv.setup.lock");
+const LOCK_FILE = path.join(VENV_DIR, ".ae-report-setup.lock");
 
 /** Paths of the set-up's Python tools. */
 export interface JupyterTools {
@@ -128,6 +128,8 @@ async function wantedStamp(basePython: string): Promise<string> {
 /** Holds a lock file while `fn` runs, so two processes do not install into one venv at once. */
 async function withSetupLock<T>(fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 15 * 60_000;
+  // The lock lives inside .venv (ignored by git); `python -m venv` accepts an existing directory.
+  await Deno.mkdir(VENV_DIR, { recursive: true });
   for (;;) {
     try {
       const f = await Deno.open(LOCK_FILE, { createNew: true, write: true });

@@ -1,0 +1,344 @@
+/**
+ * Tests of lib/report/: HTML post-processing, claims, index, notebook resolution (pure, fast),
+ * then the real thing: the Jupyter set-up, the executor on the Deno kernel (late outputs kept,
+ * naive mode losing them, errors naming the cell), and an exported report opened in headless
+ * Chromium. The first run installs `.venv` (about 20 s) and, when missing, Debian's chromium.
+ */
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  findPlotlyBundles,
+  findRemoteResources,
+  postprocessReport,
+  usesPlotly,
+} from "../lib/report/postprocess.ts";
+import { claimsTableHtml, readClaims, recordClaims } from "../lib/report/claims.ts";
+import { type NotebookStatus, renderIndex } from "../lib/report/index_page.ts";
+import { resolveNotebooks, runReport } from "../lib/report/run.ts";
+import { denoKernelSpec, ensureJupyter, JUPYTER_DATA_DIR } from "../lib/report/setup.ts";
+import { executeNotebook } from "../lib/report/execute.ts";
+import { dumpDom, ensureChromium, screenshot } from "../lib/report/chromium.ts";
+import { JUPYTER_DISPLAY } from "../lib/display.ts";
+
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
+
+interface NbOutput {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, string | string[]>;
+}
+interface Nb {
+  cells: { cell_type: string; outputs?: NbOutput[] }[];
+}
+
+function outputText(output: NbOutput): string {
+  const join = (v: string | string[] | undefined) => Array.isArray(v) ? v.join("") : v ?? "";
+  if (output.output_type === "stream") return join(output.text);
+  return Object.values(output.data ?? {}).map(join).join(" | ");
+}
+
+async function readNb(file: string): Promise<Nb> {
+  return JSON.parse(await Deno.readTextFile(file));
+}
+
+const PAGE = (body: string, head = "") =>
+  `<!DOCTYPE html><html><head><title>t</title>${head}</head><body>${body}</body></html>`;
+const BUNDLE = '<script data-plotly-bundle="3.7.0">window.Plotly = { stub: true };</script>';
+const FIGURE = '<div id="f"></div><script>window.Plotly.newPlot("f", [], {});</script>';
+
+// ------------------------------------------------------------------------------------------
+// Pure parts
+
+Deno.test("postprocess keeps exactly one plotly bundle, in <head>, before every figure", async () => {
+  const page = PAGE(`${BUNDLE}${FIGURE}<p>text</p>${BUNDLE}${FIGURE}${BUNDLE}`);
+  assert.equal(findPlotlyBundles(page).length, 3);
+  const result = await postprocessReport(page, () => {
+    throw new Error("must not be asked for a bundle: the page has one");
+  });
+  assert.equal(result.bundlesFound, 3);
+  assert.equal(result.bundleInserted, false);
+  assert.equal(findPlotlyBundles(result.html).length, 1);
+  const head = result.html.slice(0, result.html.indexOf("</head>"));
+  assert.ok(head.includes("data-plotly-bundle"), "bundle must sit in <head>");
+  assert.equal(result.html.split("newPlot(").length - 1, 2, "both figures stay");
+});
+
+Deno.test("postprocess inserts a bundle when figures have none, and none without figures", async () => {
+  const withFigure = await postprocessReport(PAGE(FIGURE), () => BUNDLE);
+  assert.equal(withFigure.bundleInserted, true);
+  assert.equal(findPlotlyBundles(withFigure.html).length, 1);
+  assert.ok(withFigure.html.indexOf("data-plotly-bundle") < withFigure.html.indexOf("</head>"));
+
+  const plain = await postprocessReport(PAGE("<p>no figures</p>"), () => BUNDLE);
+  assert.equal(plain.bundleInserted, false);
+  assert.equal(findPlotlyBundles(plain.html).length, 0);
+  assert.equal(usesPlotly(PAGE(BUNDLE)), false, "a bundle alone is not a figure");
+  assert.equal(usesPlotly(PAGE(FIGURE)), true);
+});
+
+Deno.test("postprocess removes remote scripts and stylesheets, keeps local ones", async () => {
+  const head = '<script src="https://cdn.example/require.js"></script>' +
+    '<link rel="stylesheet" href="//cdn.example/x.css">' +
+    '<script src="local.js"></script><link rel="stylesheet" href="local.css">';
+  const page = PAGE('<script>const m = await import("https://cdn.example/m.mjs");</script>', head);
+  assert.equal(findRemoteResources(page).length, 3);
+  const result = await postprocessReport(page);
+  assert.equal(result.removedRemote.length, 2);
+  assert.ok(result.html.includes('src="local.js"') && result.html.includes('href="local.css"'));
+  assert.deepEqual(findRemoteResources(result.html), ['import("https://cdn.example/m.mjs")']);
+});
+
+Deno.test("recordClaims writes a record atomically and returns a displayable table", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ae-claims-" });
+  try {
+    const table = recordClaims("e9-test", [
+      { claim: "AE < PCA <at d=2>", expected: "0.0557", ours: "0.0412", verdict: "pass" },
+      { claim: "digits separate", expected: "> 0.9", ours: "0.85", verdict: "differs" },
+    ], { dir });
+    assert.equal(table.file, path.join(dir, "e9-test.json"));
+    const bundle = table[JUPYTER_DISPLAY]();
+    assert.ok(String(bundle["text/html"]).includes("&lt;at d=2&gt;"), "claim text is escaped");
+    assert.ok(String(bundle["text/plain"]).includes("[differs] digits separate"));
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.deepEqual(names, ["e9-test.json"], "no temp file left behind");
+    const [record] = await readClaims(dir);
+    assert.equal(record.experimentId, "e9-test");
+    assert.equal(record.rows[1].ours, "0.85");
+    assert.throws(
+      () =>
+        recordClaims("e9", [{ claim: "x", expected: "", ours: "", verdict: "ok" as "pass" }], {
+          dir,
+        }),
+      /verdict/,
+    );
+    assert.throws(() => recordClaims("../escape", [], { dir }), /experimentId/);
+    assert.throws(() => recordClaims("e9", [], { dir }), /non-empty/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("renderIndex lists claims per notebook, failed notebooks, and escapes text", () => {
+  const statuses: NotebookStatus[] = [
+    {
+      notebook: "01_a.ipynb",
+      source: "/x/01_a.ipynb",
+      status: "ok",
+      profile: "quick",
+      seconds: 3,
+      report: "01_a.html",
+      finishedAt: "",
+    },
+    {
+      notebook: "02_b.ipynb",
+      source: "/x/02_b.ipynb",
+      status: "failed",
+      profile: "quick",
+      seconds: 1,
+      error: 'cell 3 ("x") failed: TypeError: <bad>',
+      finishedAt: "",
+    },
+  ];
+  const html = renderIndex(statuses, [{
+    experimentId: "e1",
+    notebook: "01_a.ipynb",
+    profile: "quick",
+    rows: [{ claim: "c1", expected: "1", ours: "2", verdict: "differs" }],
+    recordedAt: "",
+  }]);
+  assert.ok(html.includes('<a href="01_a.html">01_a</a>'));
+  assert.ok(html.includes("TypeError: &lt;bad&gt;"));
+  assert.match(html, /notebook failed/);
+  assert.match(html, /2 notebook\(s\), 1 failed; claims: 0 pass, 1 differ/);
+  assert.ok(
+    claimsTableHtml([{ claim: "c", expected: "e", ours: "o", verdict: "n/a" }]).includes("n/a"),
+  );
+});
+
+Deno.test("resolveNotebooks takes names, prefixes and paths, and names what is ambiguous", async () => {
+  const all = await resolveNotebooks([], FIXTURES);
+  assert.ok(all.length >= 3 && all.every((p) => p.endsWith(".ipynb")));
+  assert.deepEqual(all, [...all].sort());
+  assert.deepEqual(await resolveNotebooks(["report_error"], FIXTURES), [
+    path.join(FIXTURES, "report_error.ipynb"),
+  ]);
+  assert.deepEqual(await resolveNotebooks(["report_o"], FIXTURES), [
+    path.join(FIXTURES, "report_outputs.ipynb"),
+  ]);
+  await assert.rejects(() => resolveNotebooks(["report_"], FIXTURES), /matches several/);
+  await assert.rejects(() => resolveNotebooks(["nope"], FIXTURES), /matches none/);
+});
+
+// ------------------------------------------------------------------------------------------
+// Jupyter set-up and the executor on the real Deno kernel
+
+Deno.test("ensureJupyter installs once, then returns fast with the Deno kernel in the venv", async () => {
+  const tools = await ensureJupyter(); // may install on a fresh machine
+  assert.ok((await Deno.stat(tools.python)).isFile);
+  assert.ok((await Deno.stat(tools.jupyter)).isFile);
+  const t0 = performance.now();
+  await ensureJupyter();
+  const seconds = (performance.now() - t0) / 1000;
+  assert.ok(seconds < 5, `second ensureJupyter took ${seconds.toFixed(1)} s`);
+  const spec: { argv: string[] } = JSON.parse(
+    await Deno.readTextFile(path.join(JUPYTER_DATA_DIR, "kernels", "deno", "kernel.json")),
+  );
+  assert.deepEqual(spec, denoKernelSpec());
+  assert.equal(spec.argv[0], Deno.execPath());
+});
+
+Deno.test({
+  name: "executor keeps display updates and late outputs; a stop-at-idle executor loses them",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ae-exec-" });
+    try {
+      const input = path.join(FIXTURES, "report_outputs.ipynb");
+      const before = await Deno.readTextFile(input);
+      const good = await executeNotebook(input, path.join(dir, "good.ipynb"), {
+        env: { AE_PROFILE: "smoke" },
+      });
+      assert.ok(good.ok, good.error?.message);
+      assert.equal(await Deno.readTextFile(input), before, "the source notebook is untouched");
+      const nb = await readNb(good.output);
+      const texts = (i: number) => (nb.cells[i].outputs ?? []).map(outputText);
+      // Cell 2: stdout, three displays and the last expression, in order.
+      const first = texts(1);
+      assert.equal(first.length, 5, JSON.stringify(first));
+      assert.match(first[0], /stdout line/);
+      assert.match(first[1], /display one/);
+      assert.match(first[2], /display two/);
+      assert.match(first[3], /display three/);
+      assert.match(first[4], /last expression/);
+      // Cell 3: one output, updated in place by display id.
+      assert.deepEqual(texts(2), ["progress 100%"]);
+      // Cell 4: the timer's output, published after the cell's idle, stays in its cell.
+      assert.ok(texts(3).some((t) => t.includes("late output")), JSON.stringify(texts(3)));
+      // Cell 5: the profile reached the kernel.
+      assert.ok(texts(4).some((t) => t.includes("profile=smoke")), JSON.stringify(texts(4)));
+
+      const naive = await executeNotebook(input, path.join(dir, "naive.ipynb"), {
+        env: { AE_PROFILE: "smoke" },
+        stopAtIdle: true,
+      });
+      assert.ok(naive.ok, naive.error?.message);
+      const naiveNb = await readNb(naive.output);
+      const naiveLate = (naiveNb.cells[3].outputs ?? []).map(outputText);
+      assert.ok(
+        !naiveLate.some((t) => t.includes("late output")),
+        `stop-at-idle should lose the late output, got ${JSON.stringify(naiveLate)}`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "executor fails on an error cell naming the cell, its first line and the error",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ae-exec-" });
+    try {
+      const result = await executeNotebook(
+        path.join(FIXTURES, "report_error.ipynb"),
+        path.join(dir, "error.ipynb"),
+      );
+      assert.equal(result.ok, false);
+      assert.equal(result.error?.kind, "cell");
+      assert.equal(result.error?.cell, 3);
+      assert.equal(result.error?.firstLine, "// fixture: this cell fails");
+      assert.equal(result.error?.ename, "TypeError");
+      assert.equal(result.error?.evalue, "boom from the fixture");
+      assert.match(result.error?.message ?? "", /cell 3 .*fixture: this cell fails.*TypeError/);
+      const nb = await readNb(result.output);
+      assert.ok(nb.cells[2].outputs?.some((o) => o.output_type === "error"));
+      assert.equal(nb.cells[3].outputs?.length ?? 0, 0, "cells after the error do not run");
+      await assert.rejects(
+        () =>
+          executeNotebook(
+            path.join(FIXTURES, "report_error.ipynb"),
+            path.join(FIXTURES, "report_error.ipynb"),
+          ),
+        /must differ/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+// ------------------------------------------------------------------------------------------
+// A whole report run, opened in headless Chromium
+
+/** Marks each <img> with whether it loaded, once the page has loaded (test copy only). */
+const IMAGE_PROBE = `<script>window.addEventListener("load", () => {
+  for (const img of document.images) {
+    img.setAttribute("data-loaded", String(img.complete && img.naturalWidth > 0));
+  }
+});</script>`;
+
+Deno.test({
+  name: "report run: pages, index with a failed notebook, plots render offline in Chromium",
+  sanitizeResources: false,
+  fn: async () => {
+    await ensureChromium();
+    const out = await Deno.makeTempDir({ prefix: "ae-report-" });
+    try {
+      const lines: string[] = [];
+      const { indexPath, results } = await runReport({
+        notebooks: [
+          path.join(FIXTURES, "report_figures.ipynb"),
+          path.join(FIXTURES, "report_error.ipynb"),
+        ],
+        outDir: out,
+        profile: "smoke",
+        log: (l) => lines.push(l),
+      });
+      assert.deepEqual(results.map((r) => [r.notebook, r.status]), [
+        ["report_figures.ipynb", "ok"],
+        ["report_error.ipynb", "failed"],
+      ]);
+      assert.match(results[1].error ?? "", /cell 3 .*TypeError: boom from the fixture/);
+      assert.ok(lines.some((l) => /FAILED in [\d.]+ s: report_error.ipynb: cell 3/.test(l)));
+
+      const index = await Deno.readTextFile(indexPath);
+      assert.ok(index.includes('<a href="report_figures.html">report_figures</a>'));
+      assert.ok(index.includes("figures render offline") && index.includes("a claim that differs"));
+      assert.match(index, /notebook failed<\/b>: cell 3/);
+      assert.ok((await Deno.stat(path.join(out, "report_error.html"))).isFile);
+
+      const pagePath = path.join(out, "report_figures.html");
+      const page = await Deno.readTextFile(pagePath);
+      assert.equal(findPlotlyBundles(page).length, 1, "exactly one plotly bundle");
+      assert.deepEqual(findRemoteResources(page), []);
+      assert.ok(page.indexOf("data-plotly-bundle") < page.indexOf("</head>"));
+
+      const probePath = path.join(out, "probe.html");
+      await Deno.writeTextFile(probePath, page.replace("</head>", `${IMAGE_PROBE}</head>`));
+      const dom = await dumpDom(`file://${probePath}`);
+      const figures = dom.split('class="mnist-ae-figure').slice(1);
+      assert.equal(figures.length, 2, "two figure divs");
+      const svgPlots = dom.match(/<svg[^>]*class="main-svg"/g) ?? [];
+      assert.ok(svgPlots.length >= 2, `plotly drew ${svgPlots.length} main SVGs`);
+      for (const fig of figures) {
+        const next = fig.indexOf('class="mnist-ae-figure');
+        assert.ok(fig.slice(0, next < 0 ? undefined : next).includes('class="main-svg"'));
+      }
+      const images = dom.match(/<img[^>]*>/g) ?? [];
+      assert.ok(images.length >= 1, "the PNG is on the page");
+      for (const img of images) assert.match(img, /data-loaded="true"/);
+
+      const png = path.join(out, "report_figures.png");
+      await screenshot(`file://${pagePath}`, png, { height: 1400 });
+      assert.ok((await Deno.stat(png)).size > 10_000);
+      if (Deno.env.get("AE_KEEP_SCREENSHOT")) {
+        await Deno.copyFile(png, Deno.env.get("AE_KEEP_SCREENSHOT")!);
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
