@@ -19,7 +19,7 @@ export interface ExecuteOptions {
   cwd?: string;
   /** Per-cell limit in seconds; 0 or absent = none (env `AE_CELL_TIMEOUT` also sets it). */
   timeoutSeconds?: number;
-  /** Seconds without a message that end a cell after its idle (default 1.5). */
+  /** Seconds without a message that end a cell after its idle (default env `AE_QUIET_SECONDS`, else 1.5). */
   quietSeconds?: number;
   /** Naive mode: stop reading a cell at `status: idle` (what nbclient does); for tests. */
   stopAtIdle?: boolean;

@@ -248,7 +248,12 @@ def main(argv=None):
         default=float(os.environ.get("AE_CELL_TIMEOUT", "0")),
         help="per-cell limit in seconds, 0 = none (default env AE_CELL_TIMEOUT or 0)",
     )
-    parser.add_argument("--quiet", type=float, default=1.5, help="seconds of silence that end a cell")
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=float(os.environ.get("AE_QUIET_SECONDS", "1.5")),
+        help="seconds of silence after idle that end a cell (default env AE_QUIET_SECONDS or 1.5)",
+    )
     parser.add_argument("--startup-timeout", type=float, default=120)
     parser.add_argument("--stop-at-idle", action="store_true", help="naive mode (for tests)")
     parser.add_argument("--error-json", default=None, help="write the failure as JSON here")
