@@ -1,0 +1,26 @@
+/**
+ * The public surface of the library, for notebooks (`import { ... } from "../lib/mod.ts"`).
+ * One concept per module; this file only re-exports.
+ *
+ * @module
+ */
+export * from "./backend.ts";
+export * from "./random.ts";
+export * from "./data/mod.ts";
+export * from "./models/mod.ts";
+export * from "./train.ts";
+export * from "./checkpoint.ts";
+export * from "./progress.ts";
+export * from "./pca.ts";
+export * from "./metrics.ts";
+export * from "./knn.ts";
+export * from "./tsne.ts";
+export * from "./display.ts";
+export * from "./plot.ts";
+export * from "./images.ts";
+export * from "./experiments/types.ts";
+export * from "./experiments/config.ts";
+export * from "./experiments/runs.ts";
+export * from "./experiments/registry.ts";
+export * from "./experiments/show.ts";
+export * from "./report/claims.ts";
