@@ -25,8 +25,9 @@ export const REPO_ROOT: string = path.resolve(
   "../..",
 );
 
-/** Default root of all run directories. */
-export const RUNS_ROOT: string = path.join(REPO_ROOT, "outputs", "runs");
+/** Default root of all run directories: env `AE_RUNS_DIR`, else `outputs/runs`. */
+export const RUNS_ROOT: string = Deno.env.get("AE_RUNS_DIR") ??
+  path.join(REPO_ROOT, "outputs", "runs");
 
 /** A finished run as stored on disk. */
 export interface RunRecord {

@@ -37,6 +37,8 @@ export interface ReportOptions {
   log?: (line: string) => void;
   /** Print each cell's time. */
   verbose?: boolean;
+  /** Extra environment for the kernels (e.g. `AE_RUNS_DIR` for a throw-away run store). */
+  env?: Record<string, string>;
 }
 
 /** Outcome of {@link runReport}. */
@@ -159,7 +161,12 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
     await removeClaimsOf(claimsDir, notebook);
     const executed = path.join(outDir, "executed", notebook);
     const run = await executeNotebook(notebookPath, executed, {
-      env: { AE_PROFILE: profile, AE_NOTEBOOK: notebook, AE_CLAIMS_DIR: claimsDir },
+      env: {
+        ...options.env,
+        AE_PROFILE: profile,
+        AE_NOTEBOOK: notebook,
+        AE_CLAIMS_DIR: claimsDir,
+      },
       timeoutSeconds: options.timeoutSeconds,
       quietSeconds: options.quietSeconds,
       verbose: options.verbose,
