@@ -62,7 +62,7 @@ Deno.test({
         console.log(line);
       },
     });
-    const failed = result.results.filter((r) => !r.ok);
+    const failed = result.results.filter((r) => r.status !== "ok");
     assert.deepEqual(
       failed.map((r) => `${r.notebook}: ${r.error}`),
       [],
