@@ -234,7 +234,7 @@ Deno.test("mlpHiddenSizes: linear steps, and the MLP is an exact mirror", () => 
   assert.equal(bnCount(m.decoder), 3);
   const d = buildMlpBlocksAutoencoder({ nLayers: 4, btlSize: 3, useDropout: true, dropoutP: 0.5 });
   assert.equal(bnCount(d.autoencoder), 0);
-  const rates = d.encoder.layers.filter((l) => l.getClassName() === "Dropout").map((l) =>
+  const rates = d.encoder.layers.filter((l) => l.getClassName() === "SeededDropout").map((l) =>
     (l.getConfig() as { rate: number }).rate
   );
   assert.deepEqual(rates, [0.5, 0.5, 0.5]);

@@ -8,6 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import { type Autoencoder, composeAutoencoder } from "./autoencoder.ts";
 import { type ParamInit, paramInit } from "./init.ts";
 import { torchBatchNorm, torchLinear } from "./torch_layers.ts";
+import { seededDropout } from "./seeded_dropout.ts";
+import { mulberry32 } from "../random.ts";
 
 /** Options of {@link buildMlpBlocksAutoencoder} (the write-up's argparse options). */
 export interface MlpBlocksOptions {
@@ -19,7 +21,11 @@ export interface MlpBlocksOptions {
   useDropout?: boolean;
   /** Dropout probability when `useDropout`; default 0.3. */
   dropoutP?: number;
-  /** Integer seed of the initial weights (PyTorch default init); undefined: unseeded. */
+  /**
+   * Integer seed of the initial weights (PyTorch default init) and of the dropout masks (each
+   * Dropout layer gets its own mask sequence from a separate stream of this seed, so the
+   * weights do not depend on `useDropout`); undefined: unseeded.
+   */
   seed?: number;
 }
 
@@ -61,19 +67,30 @@ export function mlpHiddenSizes(nLayers: number, btlSize: number): number[] {
   return sizes;
 }
 
+/** Where the blocks' regulariser comes from: BatchNorm, or Dropout with the next mask seed. */
+type Regulariser = { kind: "batchnorm" } | {
+  kind: "dropout";
+  rate: number;
+  nextSeed: () => number | undefined;
+};
+
 /** Block = Linear + ReLU + (BatchNorm1d | Dropout(p)). */
 function block(
   x: tf.SymbolicTensor,
   units: number,
   init: ParamInit,
-  useDropout: boolean,
-  dropoutP: number,
+  regulariser: Regulariser,
 ): tf.SymbolicTensor {
   const h = torchLinear(x, units, init, "relu");
-  return useDropout
-    ? tf.layers.dropout({ rate: dropoutP }).apply(h) as tf.SymbolicTensor
+  return regulariser.kind === "dropout"
+    ? seededDropout({ rate: regulariser.rate, seed: regulariser.nextSeed() }).apply(
+      h,
+    ) as tf.SymbolicTensor
     : torchBatchNorm(h);
 }
+
+/** Arbitrary constant that separates the dropout-mask seed stream from the weight stream. */
+const DROPOUT_STREAM = 0x0d80_9017;
 
 /**
  * Builds the write-up-002 MLP autoencoder, with its two bugs fixed (the encoder used to skip the
@@ -85,7 +102,9 @@ function block(
  *   Linear(s[0] -> 784) (no output activation, as in the write-up).
  *
  * E.g. the default (5 layers, btl 2): 784-628-471-315-158-2-158-315-471-628-784. BatchNorm uses
- * PyTorch's momentum 0.1 and eps 1e-5; Dropout is active only in training mode.
+ * PyTorch's momentum 0.1 and eps 1e-5; Dropout ({@link seededDropout}) is active only in
+ * training mode and draws a new mask every training step from a sequence fixed by `seed`, so
+ * two runs with the same seeds train identically.
  *
  * @param options The write-up's model options.
  * @returns The autoencoder (`inputKind: "flat"`), named `mlp-bn-<n>` or `mlp-dropout-<n>`.
@@ -97,18 +116,26 @@ export function buildMlpBlocksAutoencoder(options: MlpBlocksOptions = {}): Autoe
   }
   const sizes = mlpHiddenSizes(nLayers, btlSize);
   const init = paramInit("torch", seed);
+  const maskSeeds = seed === undefined ? undefined : mulberry32(seed ^ DROPOUT_STREAM);
+  const regulariser: Regulariser = useDropout
+    ? {
+      kind: "dropout",
+      rate: dropoutP,
+      nextSeed: () => maskSeeds === undefined ? undefined : Math.floor(maskSeeds() * 2 ** 31),
+    }
+    : { kind: "batchnorm" };
   const name = `mlp-${useDropout ? "dropout" : "bn"}-${nLayers}`;
   const tfName = name.replaceAll("-", "_");
 
   const x = tf.input({ shape: [INPUT_SIZE] });
   let h = x;
-  for (const units of sizes) h = block(h, units, init, useDropout, dropoutP);
+  for (const units of sizes) h = block(h, units, init, regulariser);
   const code = torchLinear(h, btlSize, init);
   const encoder = tf.model({ inputs: x, outputs: code, name: `${tfName}_encoder` });
 
   const z = tf.input({ shape: [btlSize] });
   let g = z;
-  for (const units of [...sizes].reverse()) g = block(g, units, init, useDropout, dropoutP);
+  for (const units of [...sizes].reverse()) g = block(g, units, init, regulariser);
   const out = torchLinear(g, INPUT_SIZE, init);
   const decoder = tf.model({ inputs: z, outputs: out, name: `${tfName}_decoder` });
   return composeAutoencoder(name, "flat", encoder, decoder);

@@ -26,6 +26,7 @@ export {
   type Resize2DArgs,
   type ResizeInterpolation,
 } from "./resize_layer.ts";
+export { SeededDropout, seededDropout, type SeededDropoutArgs } from "./seeded_dropout.ts";
 export {
   activation,
   torchBatchNorm,
