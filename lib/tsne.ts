@@ -60,6 +60,12 @@ export interface TsneOptions {
   onProgress?: (iteration: number, klDivergence: number | null) => void;
   /** How often `onProgress` is called, default 50. */
   progressEvery?: number;
+  /**
+   * Threads for the Barnes-Hut repulsive forces (Workers sharing memory), default
+   * `min(2, navigator.hardwareConcurrency)`; 1 = main thread only. The map is bit-identical for
+   * any value.
+   */
+  threads?: number;
 }
 
 /** Iterations of early exaggeration in the Barnes-Hut schedule (as sklearn and openTSNE). */
@@ -311,6 +317,11 @@ export async function tsne(
     throw new RangeError(`tsne: earlyExaggeration must be a number >= 1, got ${earlyExaggeration}`);
   }
   const progressEvery = positive("progressEvery", options.progressEvery ?? 50, true);
+  const threads = positive(
+    "threads",
+    options.threads ?? Math.min(2, globalThis.navigator?.hardwareConcurrency ?? 1),
+    true,
+  );
   const method = options.method ?? "auto";
   if (method !== "exact" && method !== "barnes-hut" && method !== "auto") {
     throw new RangeError(`tsne: method must be "exact", "barnes-hut" or "auto", got ${method}`);
@@ -363,7 +374,7 @@ export async function tsne(
     for (let e = 0; e < y.length; e++) y[e] = 1e-4 * normal();
   }
   t = performance.now();
-  const timings = optimise(p, y, {
+  const timings = await optimise(p, y, {
     iterations,
     exaggerationIterations: Math.min(EXAGGERATION_ITERATIONS, iterations),
     earlyExaggeration,
@@ -371,6 +382,7 @@ export async function tsne(
     theta,
     progressEvery,
     onProgress: options.onProgress,
+    threads,
   });
   lastTimings = {
     neighbours: neighboursMs,

@@ -10,6 +10,7 @@ import { conditionalAffinities, symmetrise } from "../lib/tsne/affinities.ts";
 import { buildQuadTree, createQuadTree, repulsiveForces } from "../lib/tsne/quadtree.ts";
 import { klDivergence } from "../lib/tsne/barnes_hut.ts";
 import { createDotKernel, dotKernelBytes } from "../lib/tsne/simd_dot.ts";
+import { helperChunks, startTeam, stopTeam, teamRepulsion } from "../lib/tsne/parallel.ts";
 
 // ---------- small reference helpers (O(N^2)) ----------
 
@@ -118,7 +119,11 @@ Deno.test("exactNeighbours: same neighbours and distances as a brute-force sort"
   const [n, dim, k] = [203, 37, 15]; // sizes that are not multiples of the kernel blocks
   const x = randomPoints(n, dim, 1);
   const found = exactNeighbours(x, n, dim, k);
+  const plain = exactNeighbours(x, n, dim, k, false);
   const dist = squaredDistances(x, n, dim);
+  for (let e = 0; e < n * k; e++) {
+    assert.ok(Math.abs(plain.distancesSq[e] - found.distancesSq[e]) < 1e-4, "SIMD = plain JS");
+  }
   for (let i = 0; i < n; i++) {
     const expected = ranking(dist, n, i).slice(0, k);
     for (let m = 0; m < k; m++) {
@@ -246,6 +251,30 @@ Deno.test("quadtree: theta 0 gives exact repulsion; theta 0.5 stays close; KL ma
   assert.ok(Math.abs(klDivergence(p, y, exactZ) - kl) < 1e-9, "KL divergence");
 });
 
+Deno.test("parallel repulsion: a helper Worker takes chunks and the sums are bit-identical", async () => {
+  const n = 3000;
+  const random = mulberry32(11);
+  const y = Float64Array.from({ length: 2 * n }, () => (random() - 0.5) * 50);
+  const results: { z: number; forces: Float64Array; helped: number }[] = [];
+  for (const threads of [1, 2]) {
+    const tree = createQuadTree(n, true);
+    const forces = new Float64Array(new SharedArrayBuffer(16 * n));
+    const team = await startTeam(tree, forces, 0.5, threads);
+    try {
+      buildQuadTree(tree, y);
+      let z = 0;
+      for (let r = 0; r < 20; r++) z = teamRepulsion(team);
+      results.push({ z, forces: forces.slice(), helped: helperChunks(team) });
+    } finally {
+      stopTeam(team);
+    }
+  }
+  assert.equal(results[0].helped, 0);
+  assert.ok(results[1].helped > 0, "the helper computed some chunks");
+  assert.equal(results[1].z, results[0].z);
+  assert.deepEqual(results[1].forces, results[0].forces);
+});
+
 // ---------- public API ----------
 
 Deno.test("tsne: bad input gives clear errors", async () => {
@@ -286,6 +315,7 @@ Deno.test("tsne: same seed gives identical output, another seed a different one 
   assert.equal(a.length, 600);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
+  assert.deepEqual(await tsne(x, { ...options, seed: 1, threads: 1 }), a, "1 thread = 2 threads");
   const pa = await tsne(x, { ...options, seed: 1, init: "pca" });
   const pb = await tsne(x, { ...options, seed: 1, init: "pca" });
   assert.deepEqual(pa, pb);
@@ -341,19 +371,21 @@ Deno.test("tsne: Barnes-Hut matches exact repulsion and is no worse than tsne-js
   const n = 300;
   const { x, labels } = await mnistTest(n);
   const runs = {
-    "barnes-hut": { method: "barnes-hut", theta: 0.5 },
-    "exact-repulsion": { method: "barnes-hut", theta: 0 }, // same P, exact O(N^2) gradient
-    "tsne-js": { method: "exact" },
+    "barnes-hut": { method: "barnes-hut", theta: 0.5, seeds: [0, 1, 2] },
+    "exact-repulsion": { method: "barnes-hut", theta: 0, seeds: [0, 1, 2] }, // same P, exact gradient
+    "tsne-js": { method: "exact", theta: 0.5, seeds: [0] }, // slow: one run
   } as const;
+  // Means over seeds: one 300-point map's 5-NN accuracy varies by about +-0.025 with the seed.
   const results: Record<string, { accuracy: number; trust: number; seconds: number }> = {};
-  for (const [name, options] of Object.entries(runs)) {
+  for (const [name, { method, theta, seeds }] of Object.entries(runs)) {
     const t0 = performance.now();
-    const y = await tsne(x, { dim: 784, seed: 0, iterations: 500, ...options });
-    results[name] = {
-      accuracy: knnAccuracy2d(y, labels, 5),
-      trust: trustworthiness(x, 784, y, n, 5),
-      seconds: (performance.now() - t0) / 1000,
-    };
+    let accuracy = 0, trust = 0;
+    for (const seed of seeds) {
+      const y = await tsne(x, { dim: 784, seed, iterations: 500, method, theta });
+      accuracy += knnAccuracy2d(y, labels, 5) / seeds.length;
+      trust += trustworthiness(x, 784, y, n, 5) / seeds.length;
+    }
+    results[name] = { accuracy, trust, seconds: (performance.now() - t0) / 1000 / seeds.length };
   }
   console.log("300 MNIST images:", JSON.stringify(results));
   const bh = results["barnes-hut"], exact = results["exact-repulsion"], js = results["tsne-js"];

@@ -10,7 +10,8 @@
  */
 
 import type { SparseAffinities } from "./affinities.ts";
-import { buildQuadTree, createQuadTree, repulsiveForces } from "./quadtree.ts";
+import { buildQuadTree, createQuadTree } from "./quadtree.ts";
+import { startTeam, stopTeam, teamRepulsion } from "./parallel.ts";
 
 /** Settings of one optimisation run (all required; defaults live in lib/tsne.ts). */
 export interface OptimiseSettings {
@@ -28,6 +29,8 @@ export interface OptimiseSettings {
   progressEvery: number;
   /** Called with (iterations done, KL divergence of the un-exaggerated P) at those points. */
   onProgress?: (iteration: number, klDivergence: number | null) => void;
+  /** Threads for the repulsive forces, main included (1 = no Workers). */
+  threads: number;
 }
 
 /** Time spent per part of the optimisation, in milliseconds (for reports and tuning). */
@@ -82,26 +85,47 @@ export function klDivergence(p: SparseAffinities, y: Float64Array, z: number): n
 }
 
 /**
- * Runs gradient descent from `y` (modified in place).
+ * Runs gradient descent from `y` (modified in place). The result does not depend on
+ * `settings.threads`.
  *
  * @param p Joint input affinities (sum 1).
  * @param y Row-major `count x 2` starting coordinates; holds the result afterwards.
  * @param settings Schedule and callbacks.
  * @returns Milliseconds spent per part.
  */
-export function optimise(
+export async function optimise(
   p: SparseAffinities,
   y: Float64Array,
   settings: OptimiseSettings,
+): Promise<OptimiseTimings> {
+  const n = p.count;
+  const shared = settings.threads > 1 && typeof SharedArrayBuffer === "function";
+  const tree = createQuadTree(n, shared);
+  const repulsive = new Float64Array(
+    shared ? new SharedArrayBuffer(16 * n) : new ArrayBuffer(16 * n),
+  );
+  const team = await startTeam(tree, repulsive, settings.theta, settings.threads);
+  try {
+    return iterate(p, y, settings, tree, repulsive, () => teamRepulsion(team));
+  } finally {
+    stopTeam(team);
+  }
+}
+
+function iterate(
+  p: SparseAffinities,
+  y: Float64Array,
+  settings: OptimiseSettings,
+  tree: ReturnType<typeof createQuadTree>,
+  repulsive: Float64Array,
+  computeRepulsion: () => number,
 ): OptimiseTimings {
   const n = p.count;
-  const tree = createQuadTree(n);
-  const repulsive = new Float64Array(2 * n);
   const attractive = new Float64Array(2 * n);
   const update = new Float64Array(2 * n);
   const gains = new Float64Array(2 * n).fill(1);
   const timings: OptimiseTimings = { tree: 0, repulsive: 0, attractive: 0 };
-  const { iterations, exaggerationIterations, learningRate, theta, progressEvery } = settings;
+  const { iterations, exaggerationIterations, learningRate, progressEvery } = settings;
 
   for (let iter = 0; iter < iterations; iter++) {
     const exaggerating = iter < exaggerationIterations;
@@ -112,7 +136,7 @@ export function optimise(
     let now = performance.now();
     timings.tree += now - t;
     t = now;
-    const z = repulsiveForces(tree, theta, repulsive);
+    const z = computeRepulsion();
     now = performance.now();
     timings.repulsive += now - t;
     t = now;

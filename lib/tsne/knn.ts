@@ -55,6 +55,8 @@ function siftDown(dist: Float64Array, idx: Int32Array, base: number, size: numbe
  * @param count Number of rows.
  * @param dim Row length.
  * @param k Neighbours wanted per row, `1 <= k < count`.
+ * @param useSimd Use the WebAssembly SIMD kernel when the runtime has it (default); `false`
+ *   forces the plain JavaScript path (~15x slower; for tests and comparisons).
  * @returns Neighbours sorted nearest first.
  */
 export function exactNeighbours(
@@ -62,6 +64,7 @@ export function exactNeighbours(
   count: number,
   dim: number,
   k: number,
+  useSimd = true,
 ): Neighbours {
   if (!Number.isInteger(k) || k < 1 || k >= count) {
     throw new RangeError(`exactNeighbours: k must be an integer in [1, ${count - 1}], got ${k}`);
@@ -102,7 +105,7 @@ export function exactNeighbours(
 
   const tileOut = TILE_A * TILE_B;
   const dataBytes = rowsPad * dimPad * 4;
-  const kernel = createDotKernel(dataBytes + tileOut * 4);
+  const kernel = useSimd ? createDotKernel(dataBytes + tileOut * 4) : null;
   let rows: Float32Array; // padded copy of the data
   let dots: Float32Array; // one tile of dot products
   let computeTile: (a0: number, aRows: number, b0: number, bRows: number) => void;

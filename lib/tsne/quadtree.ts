@@ -51,27 +51,31 @@ export interface QuadTree {
  * Allocates a tree for `count` points (all memory is allocated here, linear in count).
  *
  * @param count Number of points, `1 <= count < 2^21`.
+ * @param shared Put the arrays in SharedArrayBuffers so helper Workers can read the tree.
  */
-export function createQuadTree(count: number): QuadTree {
+export function createQuadTree(count: number, shared = false): QuadTree {
   if (!Number.isInteger(count) || count < 1 || count >= INDEX_SCALE) {
     throw new RangeError(
       `createQuadTree: count must be an integer in [1, ${INDEX_SCALE}), got ${count}`,
     );
   }
   const capacity = 2 * count + 1;
+  const memory = (bytes: number) => shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const f64 = (length: number) => new Float64Array(memory(8 * length));
+  const i32 = (length: number) => new Int32Array(memory(4 * length));
   return {
     count,
     nodes: 0,
-    order: new Int32Array(count),
-    sortedX: new Float64Array(count),
-    sortedY: new Float64Array(count),
-    massX: new Float64Array(capacity),
-    massY: new Float64Array(capacity),
-    mass: new Float64Array(capacity),
-    widthSq: new Float64Array(capacity),
-    leafStart: new Int32Array(capacity),
-    end: new Int32Array(capacity),
-    skip: new Int32Array(capacity),
+    order: i32(count),
+    sortedX: f64(count),
+    sortedY: f64(count),
+    massX: f64(capacity),
+    massY: f64(capacity),
+    mass: f64(capacity),
+    widthSq: f64(capacity),
+    leafStart: i32(capacity),
+    end: i32(capacity),
+    skip: i32(capacity),
     keys: new Float64Array(count),
     codes: new Uint32Array(count),
   };
