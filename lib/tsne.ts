@@ -261,10 +261,15 @@ function runExact(
     let done = 0;
     let lastCost: number | null = null;
     if (onProgress) {
-      // tsne-js reports [iteration, cost, gradient norm] before each step; during its 100
-      // exaggerated iterations the cost is KL(E*P || Q) = E * (KL(P || Q) + log E).
+      // tsne-js reports [iteration, cost, gradient norm] before each step. While it exaggerates
+      // (until it announces its final phase; a phase may end early, so iteration numbers do not
+      // tell) the cost is KL(E*P || Q) = E * (KL(P || Q) + log E).
+      let exaggerated = true;
+      model.on("progressStatus", (status: string) => {
+        if (status.startsWith("Final optimization")) exaggerated = false;
+      });
       model.on("progressIter", ([iteration, cost]: number[]) => {
-        const kl = iteration < 100 ? cost / earlyExaggeration - Math.log(earlyExaggeration) : cost;
+        const kl = exaggerated ? cost / earlyExaggeration - Math.log(earlyExaggeration) : cost;
         lastCost = kl;
         done = iteration + 1;
         if (done % progressEvery === 0) onProgress(done, kl);

@@ -365,6 +365,18 @@ Deno.test("tsne: onProgress reports the KL divergence every progressEvery iterat
   for (const [, kl] of calls) assert.ok(kl !== null && kl > 0 && Number.isFinite(kl));
   // After exaggeration ends (250) the optimiser keeps lowering the objective.
   assert.ok(calls[4][1]! < calls[2][1]!, `KL ${calls[4][1]} should be below ${calls[2][1]}`);
+
+  const exactCalls: [number, number | null][] = [];
+  await tsne(randomPoints(40, 5, 12), {
+    dim: 5,
+    perplexity: 5,
+    iterations: 160,
+    method: "exact",
+    progressEvery: 50,
+    onProgress: (iteration, kl) => exactCalls.push([iteration, kl]),
+  });
+  assert.deepEqual(exactCalls.slice(0, 2).map(([i]) => i), [50, 100]);
+  for (const [, kl] of exactCalls) assert.ok(kl !== null && Number.isFinite(kl) && kl > -1e-9);
 });
 
 Deno.test("tsne: Barnes-Hut matches exact repulsion and is no worse than tsne-js on 300 MNIST images", async () => {
