@@ -8,6 +8,10 @@
  * and the seconds one 60,000-image epoch would take at that rate. The training step is written
  * here (`optimizer.minimize`) so the numbers measure the model and backend, not a trainer.
  *
+ * `--vs-torch` instead compares each model with its PyTorch twin, taking turns in one run
+ * (`[--rounds 3] [--threads 2]`; `--batches` then counts batches per side per round, default 4);
+ * see `bench_torch.ts`.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -213,7 +217,9 @@ export function formatBenchTable(report: BenchReport): string {
  * @returns Bench options plus whether to print JSON.
  * @throws on unknown flags or malformed values, naming what was expected.
  */
-export function parseBenchArgs(args: string[]): BenchOptions & { json: boolean } {
+export function parseBenchArgs(
+  args: string[],
+): BenchOptions & { json: boolean; vsTorch: boolean; rounds?: number; threads?: number } {
   const { values } = parseArgs({
     args,
     options: {
@@ -223,6 +229,9 @@ export function parseBenchArgs(args: string[]): BenchOptions & { json: boolean }
       "batch-size": { type: "string" },
       warmup: { type: "string" },
       json: { type: "boolean", default: false },
+      "vs-torch": { type: "boolean", default: false },
+      rounds: { type: "string" },
+      threads: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -242,14 +251,26 @@ export function parseBenchArgs(args: string[]): BenchOptions & { json: boolean }
     batchSize: int(values["batch-size"], "batch-size"),
     warmup: int(values.warmup, "warmup"),
     json: values.json ?? false,
+    vsTorch: values["vs-torch"] ?? false,
+    rounds: int(values.rounds, "rounds"),
+    threads: int(values.threads, "threads"),
   };
 }
 
 if (import.meta.main) {
   try {
-    const { json, ...options } = parseBenchArgs(Deno.args);
-    const report = await runBench(options);
-    console.log(json ? JSON.stringify(report) : formatBenchTable(report));
+    const { json, vsTorch, rounds, threads, ...options } = parseBenchArgs(Deno.args);
+    if (vsTorch) {
+      const { runVsTorch, formatVsTorchTable } = await import("./bench_torch.ts");
+      const report = await runVsTorch({ ...options, rounds, threads });
+      console.log(json ? JSON.stringify(report) : formatVsTorchTable(report));
+    } else {
+      if (rounds !== undefined || threads !== undefined) {
+        throw new RangeError("bench: --rounds and --threads apply to --vs-torch only");
+      }
+      const report = await runBench(options);
+      console.log(json ? JSON.stringify(report) : formatBenchTable(report));
+    }
   } catch (err) {
     console.error(err instanceof Error ? err.message : String(err));
     Deno.exit(2);
