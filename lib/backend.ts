@@ -20,6 +20,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { registerCpuKernelFixes, registerWasmTrainingKernels } from "./kernels/mod.ts";
+import { prepareTfjsNodeImport } from "./native/node_compat.ts";
 
 /** A backend `setupBackend` can be asked for; `"auto"` tries the others fastest first. */
 export type BackendName = "auto" | "tfjs-node-gpu" | "tfjs-node" | "webgpu" | "wasm" | "cpu";
@@ -216,14 +217,17 @@ async function activateNode(
       // the second package would then print one warning per kernel.
       throw new Error(notInstalled(specifier));
     }
+    // tfjs-node needs node:util's removed isNullOrUndefined under Deno (lib/native/).
+    prepareTfjsNodeImport();
     try {
       await import(specifier);
     } catch (err) {
       const why = oneLine(err);
-      if (/tfjs_binding\.node|native addon/i.test(why)) {
+      if (/tfjs_binding\.node\) can ?not be found/i.test(why)) {
         throw new Error(notInstalled(specifier));
       }
-      throw new Error(`${specifier} failed to load: ${why}`);
+      // e.g. a library in deps/lib missing after node_modules was partly recreated.
+      throw new Error(`${specifier} failed to load (rebuild: ${buildCommand(name)}): ${why}`);
     }
     if (tf.findBackendFactory("tensorflow") === null) {
       throw new Error(`${specifier} loaded but did not register the "tensorflow" backend`);
@@ -251,7 +255,14 @@ async function activateNode(
 }
 
 function notInstalled(specifier: string): string {
-  return `${specifier} installed without its native addon (tfjs_binding.node)`;
+  const name = specifier === NODE_PACKAGES["tfjs-node-gpu"] ? "tfjs-node-gpu" : "tfjs-node";
+  return `${specifier} installed without its native addon (tfjs_binding.node); ` +
+    `build it with \`${buildCommand(name)}\``;
+}
+
+/** The command that builds a libtensorflow backend's addon (lib/native/build.ts). */
+function buildCommand(name: "tfjs-node-gpu" | "tfjs-node"): string {
+  return name === "tfjs-node-gpu" ? "deno task native --gpu" : "deno task native";
 }
 
 /**

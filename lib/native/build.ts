@@ -1,0 +1,593 @@
+/**
+ * `deno task native`: builds tfjs-node's native addon against the TensorFlow libraries of a PyPI
+ * wheel, because `@tensorflow/tfjs-node`'s own install script downloads libtensorflow 2.9.1 from
+ * Google storage, which is unreachable here (and answers 403 upstream).
+ *
+ * What it does (each step is skipped when its output is already there; `--force` redoes all):
+ *
+ * 1. **Wheel.** `pip download --no-deps --only-binary=:all: --python-version 3.10 --platform
+ *    manylinux2014_x86_64 tensorflow-cpu==2.9.1` into `.native/wheels/` (207 MB). 2.9.1 is the
+ *    libtensorflow that tfjs-node 4.22.0 was written against; its wheels exist for CPython
+ *    3.7-3.10 only, but no Python runs here: only the shared libraries are used.
+ * 2. **Extract** into `.native/tensorflow-cpu-2.9.1/`: `lib/libtensorflow_framework.so.2`,
+ *    `lib/_pywrap_tensorflow_internal.so` and the C headers (`include/tensorflow/c/**`,
+ *    `include/tensorflow/core/platform/ctstring*.h`). The wheel has no `libtensorflow.so` and no
+ *    `libtensorflow_cc.so`: the C and eager C APIs (`TF_*`, `TFE_*`, 555 symbols, versioned
+ *    `@@tensorflow`) are exported by `_pywrap_tensorflow_internal.so`, the Python extension.
+ * 3. **Python stub.** That extension refers to 187 Python C API symbols (`PyBool_Type`,
+ *    `PyArg_ParseTuple`, ...) that a Python interpreter would provide. The data ones are bound
+ *    when the library is loaded, so without them `dlopen` fails with "undefined symbol". A tiny
+ *    `libtfjs_pystub.so` defines each of them as a function that prints its name and aborts; the
+ *    C API never calls them (the bindings are reached only through `PyInit_*`).
+ * 4. **Addon.** `g++` compiles `binding/tfjs_backend.cc` and `binding/tfjs_binding.cc` of the
+ *    npm package (what its binding.gyp would build) with `-DNAPI_VERSION=8` against Node-API
+ *    headers found on the machine (`node_api.h`: `NODE_API_HEADERS_DIR`, the running node's
+ *    `include/node`, `/usr/include/node`, or node-gyp's cache; nodejs.org is unreachable, so
+ *    node-gyp could not fetch them), linked to the three libraries with
+ *    `RUNPATH=$ORIGIN/../../deps/lib`. Plain g++ needs neither gyp nor Python.
+ * 5. **Install** where tfjs-node looks: `<package>/lib/napi-v8/tfjs_binding.node` (the directory
+ *    `@mapbox/node-pre-gyp` picks: the highest of the package's napi_versions, 3-8, that the
+ *    runtime supports; Deno has Node-API 10) and the libraries in `<package>/deps/lib/` (hard
+ *    links to `.native/`, so no second copy on disk). Re-run after node_modules is recreated.
+ * 6. **Verify** in a fresh Deno process (`lib/native/verify.ts`): a matMul and a conv2d
+ *    forward + gradient on the "tensorflow" backend must equal the cpu backend.
+ *
+ * Under Deno, tfjs-node also needs `util.isNullOrUndefined` back (see `node_compat.ts`);
+ * `setupBackend` in `lib/backend.ts` does that before importing the package.
+ *
+ * **GPU (`--gpu`, not built or tested here: no GPU on this machine).** The same recipe with the
+ * `tensorflow==2.9.1` wheel (CUDA kernels inside `_pywrap_tensorflow_internal.so`) installs into
+ * `@tensorflow/tfjs-node-gpu`. At run time libtensorflow 2.9 `dlopen`s CUDA 11.2 and cuDNN 8.1
+ * by soname (`libcudart.so.11.0`, `libcublas.so.11`, `libcublasLt.so.11`, `libcufft.so.10`,
+ * `libcurand.so.10`, `libcusolver.so.11`, `libcusparse.so.11`, `libcudnn.so.8`); put them on
+ * `LD_LIBRARY_PATH` (e.g. from a CUDA 11 install or the `nvidia-*-cu11` PyPI wheels) and a
+ * driver that supports CUDA 11. Without them TensorFlow logs that it cannot load them and runs
+ * on the CPU, which `setupBackend("tfjs-node-gpu")` reports as "found no CUDA device". GPUs
+ * newer than TF 2.9's compiled architectures (up to sm_80, e.g. H100 = sm_90) run through PTX
+ * JIT compilation on first use.
+ *
+ * Linux x86_64 only (the wheels and the `$ORIGIN` layout); needs `python3 -m pip` (or `--wheel`),
+ * `unzip`, `nm` and `g++`.
+ *
+ * @example
+ * ```sh
+ * deno task native            # build, install and verify @tensorflow/tfjs-node
+ * deno task native --force    # rebuild everything
+ * AE_BACKEND=tfjs-node deno task bench
+ * ```
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The libtensorflow version tfjs-node 4.22.0 was built for, and the wheel version used. */
+export const TENSORFLOW_VERSION = "2.9.1";
+
+/** CPython tag of the wheel downloaded (TF 2.9.1 has no wheel for newer Pythons). */
+export const WHEEL_PYTHON_VERSION = "3.10";
+
+/** Which TensorFlow build: the CPU wheel for tfjs-node, the CUDA wheel for tfjs-node-gpu. */
+export type NativeVariant = "cpu" | "gpu";
+
+/** Names that belong to one {@link NativeVariant}. */
+export interface NativeVariantSpec {
+  /** PyPI project whose wheel carries the libraries. */
+  pypiProject: "tensorflow-cpu" | "tensorflow";
+  /** npm package whose addon is built. */
+  npmPackage: "@tensorflow/tfjs-node" | "@tensorflow/tfjs-node-gpu";
+}
+
+/** The PyPI wheel and npm package of each variant. */
+export const NATIVE_VARIANTS: Readonly<Record<NativeVariant, NativeVariantSpec>> = {
+  cpu: { pypiProject: "tensorflow-cpu", npmPackage: "@tensorflow/tfjs-node" },
+  gpu: { pypiProject: "tensorflow", npmPackage: "@tensorflow/tfjs-node-gpu" },
+};
+
+/** The shared libraries the addon needs, as installed in `<package>/deps/lib/`. */
+export const NATIVE_LIBRARIES: readonly string[] = [
+  "_pywrap_tensorflow_internal.so",
+  "libtensorflow_framework.so.2",
+  "libtfjs_pystub.so",
+];
+
+/** Options of {@link buildNative}. */
+export interface NativeBuildOptions {
+  /** Default "cpu". */
+  variant?: NativeVariant;
+  /** Repository root (holds deno.json and node_modules/); default: two levels above this file. */
+  root?: string;
+  /** Use this wheel file instead of downloading one. */
+  wheel?: string;
+  /** Redo every step even when its output exists. Default false. */
+  force?: boolean;
+  /** Check the installed addon in a fresh Deno process. Default true. */
+  verify?: boolean;
+  /** Progress lines (default: console.log). */
+  log?: (line: string) => void;
+}
+
+/** One step of the build and what it cost. */
+export interface NativeBuildStep {
+  /** Short name: wheel, extract, pystub, compile, install, verify. */
+  name: string;
+  /** Wall time in seconds. */
+  seconds: number;
+  /** True when the output was already there and the step did nothing. */
+  skipped: boolean;
+}
+
+/** What {@link buildNative} produced. */
+export interface NativeBuildResult {
+  /** The variant built. */
+  variant: NativeVariant;
+  /** The npm package directory the addon was installed into (real path). */
+  packageDir: string;
+  /** The installed addon. */
+  addonPath: string;
+  /** Node-API version the addon was compiled for (its lib/napi-v* directory). */
+  napiVersion: number;
+  /** The wheel the libraries came from. */
+  wheel: string;
+  /** Steps in order with their timings. */
+  steps: NativeBuildStep[];
+  /** The verification's summary line, or null when not verified. */
+  verified: string | null;
+}
+
+/** Where things go for one variant under the repository root. */
+export interface NativePaths {
+  /** `.native/` (git-ignored). */
+  nativeDir: string;
+  /** Downloaded wheels. */
+  wheelDir: string;
+  /** Extracted libraries and headers: `lib/`, `include/`. */
+  tensorflowDir: string;
+  /** Stub library, compiled addon and its build stamp. */
+  buildDir: string;
+  /** `node_modules/<npm package>` (may be a symlink into node_modules/.deno/). */
+  packageLink: string;
+}
+
+/** The default repository root: two levels above this file (lib/native/). */
+export function defaultRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+}
+
+/** Paths used for `variant` under `root`. */
+export function nativePaths(variant: NativeVariant, root: string = defaultRoot()): NativePaths {
+  const spec = NATIVE_VARIANTS[variant];
+  const nativeDir = join(root, ".native");
+  return {
+    nativeDir,
+    wheelDir: join(nativeDir, "wheels"),
+    tensorflowDir: join(nativeDir, `${spec.pypiProject}-${TENSORFLOW_VERSION}`),
+    buildDir: join(nativeDir, `build-${variant}`),
+    packageLink: join(root, "node_modules", spec.npmPackage),
+  };
+}
+
+/**
+ * The Node-API version node-pre-gyp will look for: the highest of the package's
+ * `binary.napi_versions` that the runtime supports (`process.versions.napi`).
+ */
+export function napiBuildVersion(packageJson: unknown, runtimeNapi: number): number {
+  const versions = (packageJson as { binary?: { napi_versions?: unknown } })?.binary
+    ?.napi_versions;
+  if (!Array.isArray(versions) || versions.length === 0) {
+    throw new Error("package.json has no binary.napi_versions (is it tfjs-node?)");
+  }
+  const usable = versions.filter((v): v is number => typeof v === "number" && v <= runtimeNapi);
+  if (usable.length === 0) {
+    throw new Error(
+      `runtime Node-API ${runtimeNapi} is older than every version the package supports ` +
+        `(${versions.join(", ")})`,
+    );
+  }
+  return Math.max(...usable);
+}
+
+/**
+ * Downloads, extracts, compiles, installs and verifies tfjs-node's native addon (see the module
+ * documentation). Idempotent: finished steps are skipped unless `force`.
+ *
+ * @throws with the failing command and its last output lines when a step fails.
+ */
+export async function buildNative(options: NativeBuildOptions = {}): Promise<NativeBuildResult> {
+  const variant = options.variant ?? "cpu";
+  if (!(variant in NATIVE_VARIANTS)) {
+    throw new Error(`unknown variant ${JSON.stringify(variant)}; expected "cpu" or "gpu"`);
+  }
+  const spec = NATIVE_VARIANTS[variant];
+  const root = resolve(options.root ?? defaultRoot());
+  const force = options.force ?? false;
+  const log = options.log ?? ((line: string) => console.log(line));
+  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
+    throw new Error(
+      `deno task native supports Linux x86_64 only (this is ${Deno.build.os} ${Deno.build.arch})`,
+    );
+  }
+  const paths = nativePaths(variant, root);
+  const steps: NativeBuildStep[] = [];
+  const step = async <T>(name: string, fn: () => Promise<{ value: T; skipped: boolean }>) => {
+    const t0 = performance.now();
+    const { value, skipped } = await fn();
+    const seconds = (performance.now() - t0) / 1000;
+    steps.push({ name, seconds, skipped });
+    log(`native: ${name} ${skipped ? "already done" : "done"} (${seconds.toFixed(1)} s)`);
+    return value;
+  };
+
+  const packageDir = await step("package", () => ensurePackage(root, paths.packageLink));
+  const packageJson = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8"));
+  const napiVersion = napiBuildVersion(packageJson, Number(process.versions.napi));
+
+  const wheel = await step("wheel", () => ensureWheel(spec, paths, options.wheel, force));
+  await step("extract", () => ensureExtracted(wheel, paths.tensorflowDir, force));
+  const stub = await step("pystub", () => ensurePythonStub(paths, force));
+  const addon = await step("compile", () => ensureAddon(packageDir, paths, napiVersion, force));
+  const addonPath = await step(
+    "install",
+    () => install(packageDir, napiVersion, addon, stub, paths.tensorflowDir),
+  );
+  let verified: string | null = null;
+  if (options.verify ?? true) {
+    verified = await step("verify", async () => ({
+      value: await verifyInFreshProcess(root, spec.npmPackage),
+      skipped: false,
+    }));
+    log(`native: ${verified}`);
+  }
+  return { variant, packageDir, addonPath, napiVersion, wheel, steps, verified };
+}
+
+/** The npm package's real directory; runs `deno install` once if node_modules lacks it. */
+async function ensurePackage(
+  root: string,
+  packageLink: string,
+): Promise<{ value: string; skipped: boolean }> {
+  const bindingSource = (dir: string) => existsSync(join(dir, "binding", "tfjs_backend.cc"));
+  if (existsSync(packageLink) && bindingSource(packageLink)) {
+    return { value: realpathSync(packageLink), skipped: true };
+  }
+  await run(Deno.execPath(), ["install"], { cwd: root });
+  if (!existsSync(packageLink) || !bindingSource(packageLink)) {
+    throw new Error(
+      `${packageLink} has no binding/tfjs_backend.cc after \`deno install\`; is the package in ` +
+        `deno.json's imports?`,
+    );
+  }
+  return { value: realpathSync(packageLink), skipped: false };
+}
+
+/** The wheel's file name pattern for the pinned version, CPython 3.10, manylinux x86_64. */
+function wheelPattern(spec: NativeVariantSpec): RegExp {
+  const project = spec.pypiProject.replace(/-/g, "_");
+  const version = TENSORFLOW_VERSION.replace(/\./g, "\\.");
+  return new RegExp(`^${project}-${version}-cp310-cp310-manylinux.*x86_64\\.whl$`);
+}
+
+async function ensureWheel(
+  spec: NativeVariantSpec,
+  paths: NativePaths,
+  given: string | undefined,
+  force: boolean,
+): Promise<{ value: string; skipped: boolean }> {
+  if (given !== undefined) {
+    if (!existsSync(given)) throw new Error(`--wheel ${given}: no such file`);
+    return { value: resolve(given), skipped: true };
+  }
+  const pattern = wheelPattern(spec);
+  const present = () =>
+    existsSync(paths.wheelDir)
+      ? readdirSync(paths.wheelDir).filter((f) => pattern.test(f)).sort()
+      : [];
+  if (!force && present().length > 0) {
+    return { value: join(paths.wheelDir, present()[0]), skipped: true };
+  }
+  await Deno.mkdir(paths.wheelDir, { recursive: true });
+  const pipArgs = [
+    "download",
+    "--no-deps",
+    "--only-binary=:all:",
+    "--python-version",
+    WHEEL_PYTHON_VERSION,
+    "--platform",
+    "manylinux2014_x86_64",
+    `${spec.pypiProject}==${TENSORFLOW_VERSION}`,
+    "-d",
+    paths.wheelDir,
+  ];
+  await run("python3", ["-m", "pip", ...pipArgs], {
+    hint: "needs python3 with pip and access to PyPI; or pass --wheel <file>",
+  });
+  const found = present();
+  if (found.length === 0) {
+    throw new Error(`pip finished but no wheel matching ${pattern} is in ${paths.wheelDir}`);
+  }
+  return { value: join(paths.wheelDir, found[0]), skipped: false };
+}
+
+/** Wheel members extracted (unzip patterns) and where they end up. */
+const WHEEL_MEMBERS = [
+  "tensorflow/libtensorflow_framework.so.2",
+  "tensorflow/python/_pywrap_tensorflow_internal.so",
+  "tensorflow/include/tensorflow/c/*",
+  "tensorflow/include/tensorflow/core/platform/ctstring*",
+];
+
+async function ensureExtracted(
+  wheel: string,
+  tensorflowDir: string,
+  force: boolean,
+): Promise<{ value: string; skipped: boolean }> {
+  const complete = join(tensorflowDir, ".complete");
+  if (!force && existsSync(complete) && readFileSync(complete, "utf8") === wheel) {
+    return { value: tensorflowDir, skipped: true };
+  }
+  const tmp = `${tensorflowDir}.tmp`;
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await run("unzip", ["-q", "-o", wheel, ...WHEEL_MEMBERS, "-d", tmp], {
+    hint: "needs unzip (apt-get install unzip)",
+  });
+  await Deno.mkdir(join(tmp, "lib"));
+  await Deno.rename(
+    join(tmp, "tensorflow", "libtensorflow_framework.so.2"),
+    join(tmp, "lib", "libtensorflow_framework.so.2"),
+  );
+  await Deno.rename(
+    join(tmp, "tensorflow", "python", "_pywrap_tensorflow_internal.so"),
+    join(tmp, "lib", "_pywrap_tensorflow_internal.so"),
+  );
+  await Deno.rename(join(tmp, "tensorflow", "include"), join(tmp, "include"));
+  await Deno.remove(join(tmp, "tensorflow"), { recursive: true });
+  await Deno.writeTextFile(join(tmp, ".complete"), wheel);
+  await Deno.remove(tensorflowDir, { recursive: true }).catch(() => {});
+  await Deno.rename(tmp, tensorflowDir);
+  return { value: tensorflowDir, skipped: false };
+}
+
+/** The Python C API names the TensorFlow library expects a Python interpreter to define. */
+async function pythonSymbols(library: string): Promise<string[]> {
+  const { stdout } = await run("nm", ["-D", "--undefined-only", library], {
+    hint: "needs nm (binutils)",
+  });
+  return stdout.split("\n")
+    .map((line) => line.trim().split(/\s+/).pop() ?? "")
+    .filter((name) => /^_?Py[A-Za-z0-9_]*$/.test(name))
+    .sort();
+}
+
+async function ensurePythonStub(
+  paths: NativePaths,
+  force: boolean,
+): Promise<{ value: string; skipped: boolean }> {
+  const stub = join(paths.buildDir, "libtfjs_pystub.so");
+  const library = join(paths.tensorflowDir, "lib", "_pywrap_tensorflow_internal.so");
+  if (!force && existsSync(stub) && statSync(stub).mtimeMs >= statSync(library).mtimeMs) {
+    return { value: stub, skipped: true };
+  }
+  const names = await pythonSymbols(library);
+  const source = [
+    "/* Generated by lib/native/build.ts: the Python C API symbols that",
+    " * _pywrap_tensorflow_internal.so refers to, so that it loads without Python. */",
+    "#include <stdio.h>",
+    "#include <stdlib.h>",
+    "static void stub_called(const char* name) {",
+    '  fprintf(stderr, "libtensorflow called the Python C API (%s), which tfjs-node does ' +
+    'not provide\\n", name);',
+    "  abort();",
+    "}",
+    ...names.map((name) => `void ${name}(void) { stub_called("${name}"); }`),
+    "",
+  ].join("\n");
+  await Deno.mkdir(paths.buildDir, { recursive: true });
+  const sourcePath = join(paths.buildDir, "pystub.c");
+  await Deno.writeTextFile(sourcePath, source);
+  await run("gcc", [
+    "-shared",
+    "-fPIC",
+    "-O1",
+    "-Wl,-soname,libtfjs_pystub.so",
+    "-o",
+    stub,
+    sourcePath,
+  ], { hint: "needs gcc" });
+  return { value: stub, skipped: false };
+}
+
+/** Directories holding `node_api.h`, most specific first. */
+function nodeApiHeaderCandidates(): string[] {
+  const dirs: string[] = [];
+  const fromEnv = Deno.env.get("NODE_API_HEADERS_DIR");
+  if (fromEnv) dirs.push(fromEnv);
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir !== "" && existsSync(join(dir, "node"))) {
+      // <prefix>/bin/node -> <prefix>/include/node (official tarballs, setup-node, nvm).
+      const real = realpathSync(join(dir, "node"));
+      dirs.push(join(dirname(dirname(real)), "include", "node"));
+    }
+  }
+  dirs.push("/usr/include/node", "/usr/local/include/node");
+  const home = Deno.env.get("HOME");
+  const gypCache = home ? join(home, ".cache", "node-gyp") : "";
+  if (gypCache && existsSync(gypCache)) {
+    for (const version of readdirSync(gypCache).sort().reverse()) {
+      dirs.push(join(gypCache, version, "include", "node"));
+    }
+  }
+  return dirs;
+}
+
+function findNodeApiHeaders(): string {
+  const candidates = nodeApiHeaderCandidates();
+  const found = candidates.find((dir) => existsSync(join(dir, "node_api.h")));
+  if (found === undefined) {
+    throw new Error(
+      `node_api.h not found (looked in ${candidates.join(", ")}); install Node.js headers ` +
+        `(e.g. apt-get install nodejs libnode-dev) or set NODE_API_HEADERS_DIR`,
+    );
+  }
+  return found;
+}
+
+async function ensureAddon(
+  packageDir: string,
+  paths: NativePaths,
+  napiVersion: number,
+  force: boolean,
+): Promise<{ value: string; skipped: boolean }> {
+  const headers = findNodeApiHeaders();
+  const binding = join(packageDir, "binding");
+  const out = join(paths.buildDir, `tfjs_binding.napi-v${napiVersion}.node`);
+  const args = [
+    "-std=c++17",
+    "-O2",
+    "-fPIC",
+    "-shared",
+    `-DNAPI_VERSION=${napiVersion}`,
+    `-I${binding}`,
+    `-I${join(paths.tensorflowDir, "include")}`,
+    `-I${headers}`,
+    join(binding, "tfjs_backend.cc"),
+    join(binding, "tfjs_binding.cc"),
+    "-o",
+    out,
+    // Keep every library as DT_NEEDED: the stub is only needed by _pywrap, not by the addon.
+    "-Wl,--no-as-needed",
+    `-L${join(paths.tensorflowDir, "lib")}`,
+    `-L${paths.buildDir}`,
+    "-l:_pywrap_tensorflow_internal.so",
+    "-l:libtensorflow_framework.so.2",
+    "-ltfjs_pystub",
+    "-Wl,-rpath,$ORIGIN/../../deps/lib",
+  ];
+  const stampPath = `${out}.stamp`;
+  const stamp = JSON.stringify({ args, tensorflow: TENSORFLOW_VERSION });
+  if (
+    !force && existsSync(out) && existsSync(stampPath) &&
+    readFileSync(stampPath, "utf8") === stamp
+  ) {
+    return { value: out, skipped: true };
+  }
+  await Deno.mkdir(paths.buildDir, { recursive: true });
+  await run("g++", args, { hint: "needs g++ (apt-get install g++)" });
+  await Deno.writeTextFile(stampPath, stamp);
+  return { value: out, skipped: false };
+}
+
+/** Hard-links `from` to `to` (same file system), else copies; replaces `to`. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  if (existsSync(to)) {
+    const [a, b] = [Deno.statSync(from), Deno.statSync(to)];
+    if (a.ino !== null && a.ino === b.ino && a.dev === b.dev) return;
+    await Deno.remove(to);
+  }
+  try {
+    await Deno.link(from, to);
+  } catch {
+    await Deno.copyFile(from, to);
+  }
+}
+
+async function install(
+  packageDir: string,
+  napiVersion: number,
+  addon: string,
+  stub: string,
+  tensorflowDir: string,
+): Promise<{ value: string; skipped: boolean }> {
+  const addonDir = join(packageDir, "lib", `napi-v${napiVersion}`);
+  const libDir = join(packageDir, "deps", "lib");
+  await Deno.mkdir(addonDir, { recursive: true });
+  await Deno.mkdir(libDir, { recursive: true });
+  const addonPath = join(addonDir, "tfjs_binding.node");
+  // Copied, not linked: a rebuild must not change an addon a running process has mapped.
+  const tmp = `${addonPath}.tmp`;
+  await Deno.copyFile(addon, tmp);
+  await Deno.rename(tmp, addonPath);
+  await linkOrCopy(stub, join(libDir, "libtfjs_pystub.so"));
+  for (const name of ["_pywrap_tensorflow_internal.so", "libtensorflow_framework.so.2"]) {
+    await linkOrCopy(join(tensorflowDir, "lib", name), join(libDir, name));
+  }
+  return { value: addonPath, skipped: false };
+}
+
+async function verifyInFreshProcess(root: string, npmPackage: string): Promise<string> {
+  const script = join(root, "lib", "native", "verify.ts");
+  const { stdout } = await run(Deno.execPath(), ["run", "-A", script, "--package", npmPackage], {
+    cwd: root,
+  });
+  const lines = stdout.trim().split("\n");
+  return lines[lines.length - 1];
+}
+
+/** Runs a command; throws with the command line and the end of its output when it fails. */
+async function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; hint?: string } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command(command, {
+      args,
+      cwd: options.cwd,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "not found" : (err as Error).message;
+    throw new Error(`${command}: ${why}${options.hint ? ` (${options.hint})` : ""}`);
+  }
+  const decoder = new TextDecoder();
+  const stdout = decoder.decode(output.stdout);
+  const stderr = decoder.decode(output.stderr);
+  if (!output.success) {
+    const tail = (stderr + stdout).trim().split("\n").slice(-15).join("\n");
+    const shown = [command, ...args].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(" ");
+    throw new Error(
+      `command failed (exit ${output.code}): ${shown}\n${tail}` +
+        (options.hint ? `\n(${options.hint})` : ""),
+    );
+  }
+  return { stdout, stderr };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      gpu: { type: "boolean", default: false },
+      wheel: { type: "string" },
+      force: { type: "boolean", default: false },
+      "no-verify": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "deno task native [--gpu] [--wheel FILE] [--force] [--no-verify]\n" +
+        "Builds @tensorflow/tfjs-node's addon against TensorFlow 2.9.1 from PyPI " +
+        "(--gpu: tfjs-node-gpu from the CUDA wheel).",
+    );
+    Deno.exit(0);
+  }
+  const t0 = performance.now();
+  try {
+    const result = await buildNative({
+      variant: values.gpu ? "gpu" : "cpu",
+      wheel: values.wheel,
+      force: values.force,
+      verify: !values["no-verify"],
+    });
+    const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+    console.log(`native: installed ${result.addonPath} in ${seconds} s`);
+  } catch (err) {
+    console.error(`native: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
+}

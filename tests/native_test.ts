@@ -1,0 +1,175 @@
+/**
+ * The tfjs-node addon built by `deno task native` (lib/native/): with the build present, the
+ * "tensorflow" backend must compute what cpu computes; without it, asking for tfjs-node must fail
+ * with one line that says how to build it. The suite never builds it (about 20 s plus a 207 MB
+ * download).
+ */
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import util from "node:util";
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setupBackend } from "../lib/backend.ts";
+import { napiBuildVersion, NATIVE_LIBRARIES, nativePaths } from "../lib/native/build.ts";
+import { prepareTfjsNodeImport } from "../lib/native/node_compat.ts";
+
+/** Independent of lib/: the addon and the libraries it needs, where `deno task native` puts them. */
+function nativeBuildPresent(): boolean {
+  let url: string;
+  try {
+    url = import.meta.resolve("@tensorflow/tfjs-node");
+  } catch {
+    return false;
+  }
+  if (!url.startsWith("file:")) return false;
+  const pkg = dirname(dirname(fileURLToPath(url)));
+  const lib = join(pkg, "lib");
+  const addon = existsSync(lib) &&
+    readdirSync(lib).some((d) => existsSync(join(lib, d, "tfjs_binding.node")));
+  return addon && NATIVE_LIBRARIES.every((name) => existsSync(join(pkg, "deps", "lib", name)));
+}
+
+const built = nativeBuildPresent();
+
+/** Deterministic values in [lo, hi) from a small LCG (independent of lib/random.ts). */
+function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + (hi - lo) * (s / 2 ** 32);
+  }
+  return out;
+}
+
+/** Runs `fn` on `backend`, returns its tensors' values and disposes them. */
+async function on(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
+  assert.ok(await tf.setBackend(backend), `${backend} initialises`);
+  const tensors = tf.tidy(fn);
+  const data = await Promise.all(tensors.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose(tensors);
+  return data;
+}
+
+function assertClose(got: Float32Array, want: Float32Array, what: string, rel = 1e-4): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  }
+  assert.ok(scale > 0, `${what}: reference is not all zeros`);
+  assert.ok(worst <= rel * scale, `${what}: max |diff| ${worst} > ${rel} x ${scale}`);
+}
+
+Deno.test("napiBuildVersion picks the directory node-pre-gyp looks in", () => {
+  const pkg = { binary: { napi_versions: [3, 4, 5, 6, 7, 8] } };
+  assert.equal(napiBuildVersion(pkg, 10), 8); // Deno 2.9
+  assert.equal(napiBuildVersion(pkg, 8), 8);
+  assert.equal(napiBuildVersion(pkg, 5), 5);
+  assert.throws(() => napiBuildVersion(pkg, 2), /older than every version/);
+  assert.throws(() => napiBuildVersion({}, 10), /napi_versions/);
+});
+
+Deno.test("nativePaths keeps everything under .native/ and the npm package", () => {
+  const cpu = nativePaths("cpu", "/repo");
+  assert.equal(cpu.tensorflowDir, "/repo/.native/tensorflow-cpu-2.9.1");
+  assert.equal(cpu.packageLink, "/repo/node_modules/@tensorflow/tfjs-node");
+  const gpu = nativePaths("gpu", "/repo");
+  assert.equal(gpu.tensorflowDir, "/repo/.native/tensorflow-2.9.1");
+  assert.equal(gpu.packageLink, "/repo/node_modules/@tensorflow/tfjs-node-gpu");
+  assert.notEqual(cpu.buildDir, gpu.buildDir);
+});
+
+Deno.test("prepareTfjsNodeImport restores util.isNullOrUndefined for tfjs-node", () => {
+  prepareTfjsNodeImport();
+  const isNullOrUndefined = (util as unknown as Record<string, (v: unknown) => boolean>)
+    .isNullOrUndefined;
+  assert.equal(typeof isNullOrUndefined, "function");
+  assert.equal(isNullOrUndefined(null), true);
+  assert.equal(isNullOrUndefined(undefined), true);
+  assert.equal(isNullOrUndefined(0), false);
+  assert.equal(isNullOrUndefined([]), false);
+});
+
+Deno.test(`setupBackend("tfjs-node") ${built ? "uses the native build" : "names deno task native"}`, async () => {
+  if (!built) {
+    await assert.rejects(() => setupBackend("tfjs-node", { quiet: true }), (err: Error) => {
+      assert.ok(!err.message.includes("\n"), "one line");
+      assert.match(err.message, /^Backend "tfjs-node" cannot be used here: /);
+      assert.match(err.message, /`deno task native`|rebuild: deno task native/);
+      return true;
+    });
+    return;
+  }
+  const choice = await setupBackend("tfjs-node", { quiet: true });
+  assert.equal(choice.tfBackend, "tensorflow");
+  assert.equal(tf.getBackend(), "tensorflow");
+  const version = (tf.backend() as unknown as { binding: { TF_Version: string } }).binding
+    .TF_Version;
+  assert.match(version, /^2\./);
+  // "auto" prefers it to wasm (tfjs-node-gpu only if a CUDA build is there too).
+  const auto = await setupBackend("auto", { quiet: true });
+  assert.ok(auto.name === "tfjs-node" || auto.name === "tfjs-node-gpu", auto.name);
+});
+
+Deno.test({
+  name: "tfjs-node conv2d forward and both gradients equal cpu (needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    const compute = () => {
+      const x = tf.tensor4d(values(3 * 12 * 12 * 2, 1, 0, 1), [3, 12, 12, 2]);
+      const w = tf.tensor4d(values(5 * 5 * 2 * 6, 2, -0.3, 0.3), [5, 5, 2, 6]);
+      const f = (xs: tf.Tensor, ws: tf.Tensor) =>
+        tf.conv2d(xs as tf.Tensor4D, ws as tf.Tensor4D, 2, "same");
+      const loss = (xs: tf.Tensor, ws: tf.Tensor) => f(xs, ws).tanh().square().sum();
+      const [dx, dw] = tf.grads(loss)([x, w]);
+      const valid = tf.conv2d(x, w, 1, "valid");
+      return [f(x, w), dx, dw, valid];
+    };
+    const got = await on("tensorflow", compute);
+    const want = await on("cpu", compute);
+    ["forward same/2", "input grad", "filter grad", "forward valid/1"].forEach((what, i) =>
+      assertClose(got[i], want[i], what)
+    );
+  },
+});
+
+Deno.test({
+  name: "tfjs-node dense training step (Adam, MSE) equals cpu (needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    const step = () => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [20], units: 16, activation: "relu" }),
+          tf.layers.dense({ units: 20, activation: "sigmoid" }),
+        ],
+      });
+      model.setWeights(
+        model.getWeights().map((w, i) => tf.tensor(values(w.size, 10 + i, -0.4, 0.4), w.shape)),
+      );
+      const x = tf.tensor2d(values(32 * 20, 3, 0, 1), [32, 20]);
+      const optimizer = tf.train.adam(0.01);
+      const loss = optimizer.minimize(
+        () => tf.losses.meanSquaredError(x, model.apply(x, { training: true }) as tf.Tensor),
+        true,
+      )!;
+      const after = model.getWeights().map((w) => w.clone());
+      optimizer.dispose();
+      model.dispose();
+      return [loss, ...after];
+    };
+    const got = await on("tensorflow", step);
+    const want = await on("cpu", step);
+    assert.equal(got.length, 5);
+    assertClose(got[0], want[0], "loss");
+    ["kernel 1", "bias 1", "kernel 2", "bias 2"].forEach((what, i) =>
+      assertClose(got[i + 1], want[i + 1], `${what} after one Adam step`)
+    );
+  },
+});
