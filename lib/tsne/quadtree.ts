@@ -25,7 +25,7 @@ export interface QuadTree {
   nodes: number;
   /** Point index of each sorted position. */
   order: Int32Array;
-  /** Sorted x and y coordinates. */
+  /** Sorted x coordinates. */
   sortedX: Float64Array;
   /** Sorted y coordinates. */
   sortedY: Float64Array;
@@ -43,7 +43,9 @@ export interface QuadTree {
   end: Int32Array;
   /** Per node: index of the next node outside its subtree. */
   skip: Int32Array;
+  /** Scratch: sort keys (Morton code * 2^21 + point index); not shared with helpers. */
   keys: Float64Array;
+  /** Morton code of each sorted position; not shared with helpers. */
   codes: Uint32Array;
 }
 
