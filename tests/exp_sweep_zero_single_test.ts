@@ -1,0 +1,234 @@
+/**
+ * E3 `latent-sweep`, E4 `zero-one`, E5 `single-digit`: their analysis helpers on hand-made
+ * inputs, the smoke runs through the real runner (the artifacts the notebooks show, finite
+ * metrics, one row per claim) and the configuration checks.
+ */
+import assert from "node:assert/strict";
+import { resolveConfig, runExperiment } from "../lib/experiments/registry.ts";
+import { listArtifacts, readFigure, readImage, readTable } from "../lib/experiments/runs.ts";
+import type { RunRecord } from "../lib/experiments/runs.ts";
+import {
+  digitsByDecreasing,
+  firstOfEachDigit,
+  nonIncreasing,
+  pickRows,
+  recognitionScores,
+} from "../lib/experiments/latent_sweep.ts";
+import { allPairSeparability, findPair } from "../lib/experiments/zero_one.ts";
+import { argminPerColumn, horizontalSpread } from "../lib/experiments/single_digit.ts";
+import { mulberry32 } from "../lib/random.ts";
+
+function assertFiniteDeep(value: unknown, where: string): void {
+  if (typeof value === "number") {
+    assert.ok(Number.isFinite(value), `${where} is not finite: ${value}`);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => assertFiniteDeep(v, `${where}[${i}]`));
+  } else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) assertFiniteDeep(v, `${where}.${k}`);
+  }
+}
+
+function assertClaims(run: RunRecord, claims: string[]): void {
+  assert.deepEqual(run.claims.map((c) => c.claim), claims);
+  for (const c of run.claims) {
+    assert.ok(["pass", "differs", "n/a"].includes(c.verdict), `verdict of "${c.claim}"`);
+    assert.ok(c.expected.length > 0 && c.ours.length > 0, `text of "${c.claim}"`);
+    assert.ok(!/NaN|undefined/.test(c.ours), `"${c.claim}" ours: ${c.ours}`);
+  }
+}
+
+Deno.test("recognitionScores: recall, precision and F1 per digit", () => {
+  // Three 0s all labelled 0; two 1s labelled 0 and 1; one 2 labelled 0.
+  const s = recognitionScores([0, 0, 0, 1, 1, 2], [0, 0, 0, 0, 1, 0]);
+  assert.deepEqual(s.recall.slice(0, 3), [1, 0.5, 0]);
+  assert.deepEqual(s.precision.slice(0, 2), [3 / 5, 1]);
+  assert.ok(Number.isNaN(s.precision[2])); // nothing labelled 2
+  assert.ok(Math.abs(s.f1[0] - (2 * 1 * 0.6) / 1.6) < 1e-12);
+  assert.ok(Math.abs(s.f1[1] - (2 * 0.5 * 1) / 1.5) < 1e-12);
+  assert.equal(s.f1[2], 0);
+  assert.ok(Number.isNaN(s.recall[5])); // digit without items
+  assert.throws(() => recognitionScores([0, 1], [0]), /2 labels but 1 predictions/);
+  assert.throws(() => recognitionScores([0, 10], [0, 1]), /digits 0\.\.9/);
+});
+
+Deno.test("nonIncreasing, digitsByDecreasing, firstOfEachDigit, pickRows", () => {
+  assert.equal(nonIncreasing([0.06, 0.05, 0.04]), true);
+  assert.equal(nonIncreasing([0.05, 0.0505, 0.04]), false);
+  assert.equal(nonIncreasing([0.05, 0.0505, 0.04], 0.02), true);
+  assert.equal(nonIncreasing([0.05, 0.06], 0.02), false);
+  assert.deepEqual(digitsByDecreasing([0.1, 0.9, NaN, 0.9, 0.5]), [1, 3, 4, 0, 2]);
+  assert.deepEqual(firstOfEachDigit([3, 1, 3, 0, 1, 9]), [3, 1, 0, 5]);
+  const rows = Float32Array.from([0, 1, 10, 11, 20, 21]);
+  assert.deepEqual([...pickRows(rows, 2, [2, 0])], [20, 21, 0, 1]);
+});
+
+Deno.test("allPairSeparability: apart clusters separate, shared clusters do not", () => {
+  const random = mulberry32(7);
+  const codes: number[] = [];
+  const labels: number[] = [];
+  const centres: Record<number, [number, number]> = { 0: [-5, 0], 1: [5, 0], 6: [-5, 0.2] };
+  for (const digit of [0, 1, 6]) {
+    for (let i = 0; i < 60; i++) {
+      codes.push(centres[digit][0] + random() - 0.5, centres[digit][1] + random() - 0.5);
+      labels.push(digit);
+    }
+  }
+  const pairs = allPairSeparability(Float32Array.from(codes), labels, 5, 0);
+  assert.equal(pairs.length, 3);
+  const zeroOne = findPair(pairs, 1, 0);
+  assert.equal(zeroOne.linear, 1);
+  assert.equal(zeroOne.knn, 1);
+  const zeroSix = findPair(pairs, 0, 6);
+  assert.ok(zeroSix.knn < 0.8, `0/6 share one cluster, knn ${zeroSix.knn}`);
+  assert.throws(() => findPair(pairs, 2, 3), /no row for digits 2 and 3/);
+});
+
+Deno.test("horizontalSpread: a vertical line is narrow, a ring is wide; argminPerColumn", () => {
+  const images = new Float32Array(3 * 784);
+  for (let y = 4; y < 24; y++) images[y * 28 + 14] = 1; // vertical line at x = 14
+  for (let a = 0; a < 360; a += 2) { // ring of radius 8 around (14, 14)
+    const x = Math.round(14 + 8 * Math.cos((a * Math.PI) / 180));
+    const y = Math.round(14 + 8 * Math.sin((a * Math.PI) / 180));
+    images[784 + y * 28 + x] = 1;
+  }
+  const s = horizontalSpread(images);
+  assert.equal(s[0], 0);
+  assert.ok(s[1] > 5 && s[1] < 6.5, `ring spread ${s[1]}`); // ~ 8 / sqrt(2)
+  assert.ok(Number.isNaN(s[2])); // no ink
+  assert.throws(() => horizontalSpread(new Float32Array(10)), /n x 784/);
+  assert.deepEqual(argminPerColumn([[3, 1, 5], [2, 4, 5]]), [1, 0, 0]);
+});
+
+Deno.test("latent-sweep smoke run: reconstructions, MSE vs d with PCA, per-digit MSE, claims", async () => {
+  const runsRoot = await Deno.makeTempDir({ prefix: "exp-e3-" });
+  try {
+    const run = await runExperiment("latent-sweep", { profile: "smoke", runsRoot, quiet: true });
+    assert.deepEqual(await listArtifacts(run, "figures"), [
+      "loss-curves",
+      "mse-per-digit",
+      "mse-vs-d",
+      "recognised-per-digit",
+    ]);
+    assert.deepEqual(await listArtifacts(run, "images"), ["reconstructions"]);
+    assert.deepEqual(await listArtifacts(run, "histories"), ["d1", "d2"]);
+    const { png, captionHtml } = await readImage(run, "reconstructions");
+    assert.ok(png.length > 100 && captionHtml !== null && captionHtml.includes("d = 2"));
+    const mseVsD = await readFigure(run, "mse-vs-d");
+    assert.equal(mseVsD.data.length, 2, "autoencoder line + PCA baseline");
+    const summary = await readTable<{ d: number; pcaValMse: number }[]>(run, "summary");
+    assert.deepEqual(summary.map((r) => r.d), [1, 2]);
+    // PCA with more components never reconstructs the validation set worse.
+    assert.ok(summary[1].pcaValMse <= summary[0].pcaValMse);
+    assertFiniteDeep(run.metrics.valMse, "valMse");
+    assertFiniteDeep(run.metrics.pcaValMse, "pcaValMse");
+    assertFiniteDeep(run.metrics.testMsePerDigit, "testMsePerDigit");
+    assertClaims(run, [
+      "Reconstruction quality rises with the bottleneck size d",
+      "The autoencoder beats PCA with the same d (beyond the write-up: the linear baseline; " +
+      "an autoencoder worse than PCA is broken)",
+      "At d = 1 only 0 and 1 stay recognisable",
+    ]);
+  } finally {
+    await Deno.remove(runsRoot, { recursive: true });
+  }
+});
+
+Deno.test("zero-one smoke run: scatters of {0,1}, {0,1,2}, {0,1,6}, pair separability, balance", async () => {
+  const runsRoot = await Deno.makeTempDir({ prefix: "exp-e4-" });
+  try {
+    const run = await runExperiment("zero-one", { profile: "smoke", runsRoot, quiet: true });
+    assert.deepEqual(await listArtifacts(run, "figures"), [
+      "class-balance",
+      "codes-0-1",
+      "codes-0-1-2",
+      "codes-0-1-6",
+      "codes-all",
+      "loss-curves",
+      "pair-separability",
+    ]);
+    const scatter = await readFigure(run, "codes-0-1-6");
+    assert.deepEqual(scatter.data.map((t) => (t as { name: string }).name), ["0", "1", "6"]);
+    const pairs = await readTable<{ a: number; b: number }[]>(run, "pairs");
+    assert.equal(pairs.length, 45);
+    assert.deepEqual(run.metrics.trainFileCounts, [
+      5923,
+      6742,
+      5958,
+      6131,
+      5842,
+      5421,
+      5918,
+      6265,
+      5851,
+      5949,
+    ]);
+    assertFiniteDeep(run.metrics, "metrics");
+    assertClaims(run, [
+      "0 and 1 separate cleanly in the 2-D code",
+      "2 overlaps 1 at d = 2 (hard to tell apart)",
+      "6 overlaps 0 at d = 2 (hard to tell apart)",
+      "0 and 1 are not simply more frequent in the training data (0 is rather rare)",
+    ]);
+    assert.equal(run.claims[3].verdict, "pass", "0 is below the mean count in the 60k file");
+  } finally {
+    await Deno.remove(runsRoot, { recursive: true });
+  }
+});
+
+Deno.test("single-digit smoke run: grid per model, MSE matrix, claims", async () => {
+  const runsRoot = await Deno.makeTempDir({ prefix: "exp-e5-" });
+  try {
+    const run = await runExperiment("single-digit", { profile: "smoke", runsRoot, quiet: true });
+    assert.deepEqual(await listArtifacts(run, "figures"), [
+      "labelled-own",
+      "loss-curves",
+      "mse-matrix",
+    ]);
+    assert.deepEqual(await listArtifacts(run, "images"), ["reconstructions"]);
+    const matrix = await readFigure(run, "mse-matrix");
+    const z = (matrix.data[0] as { z: number[][] }).z;
+    assert.equal(z.length, 2, "one row per model (smoke: digits 0 and 1)");
+    assert.equal(z[0].length, 10, "one column per test digit");
+    assertFiniteDeep(run.metrics.mseMatrix, "mseMatrix");
+    assertFiniteDeep(run.metrics.valMse, "valMse");
+    assertClaims(run, [
+      "Each single-digit model reconstructs its own digit best (what the write-up's grids imply)",
+      "A 0-model reconstructs everything with round strokes, a 1-model with straight strokes",
+      "A 3-model keeps the round part of 2, a 7-model a bent line, a 9-model the circles of 0 and 8",
+    ]);
+    assert.equal(run.claims[2].verdict, "n/a");
+  } finally {
+    await Deno.remove(runsRoot, { recursive: true });
+  }
+});
+
+Deno.test("config checks name the bad value and what is expected", async () => {
+  const bad = async (id: string, overrides: Record<string, unknown>, message: RegExp) => {
+    await assert.rejects(
+      resolveConfig(id, {
+        profile: "smoke",
+        overrides: overrides as Record<string, string>,
+      }),
+      message,
+    );
+  };
+  await bad("latent-sweep", { dims: [2, 1] }, /dims must be strictly increasing/);
+  await bad("latent-sweep", { dims: [0, 2] }, /dims\[0\] must be an integer in 1\.\.784/);
+  await bad("latent-sweep", { normalization: "minus-one" }, /normalization must be one of/);
+  await bad("latent-sweep", { knnReferences: 5000 }, /knnReferences \(5000\) cannot exceed/);
+  await bad("latent-sweep", { validationFraction: 0 }, /validationFraction must be in \(0, 1\)/);
+  await bad("latent-sweep", { learningRate: -1 }, /learningRate must be in \(0, 1\)/);
+  await bad("zero-one", { testLimit: 10 }, /testLimit must be an integer in 100\.\.10000/);
+  await bad("zero-one", { epochs: 0 }, /epochs must be an integer in 1\.\.1000/);
+  await bad("single-digit", { digits: [1, 1] }, /digits must be distinct/);
+  await bad("single-digit", { digits: [10] }, /digits\[0\] must be an integer in 0\.\.9/);
+  await bad(
+    "single-digit",
+    { trainPerDigit: 5000, knnPerDigit: 500 },
+    /must not exceed 5421/,
+  );
+  // The profiles themselves are valid.
+  for (const id of ["latent-sweep", "zero-one", "single-digit"]) {
+    for (const profile of ["smoke", "quick", "full"]) await resolveConfig(id, { profile });
+  }
+});
