@@ -217,6 +217,11 @@ async function activateNode(
       // the second package would then print one warning per kernel.
       throw new Error(notInstalled(specifier));
     }
+    if (name === "tfjs-node-gpu" && Deno.build.os === "linux" && !existsSync("/dev/nvidiactl")) {
+      // Checked before importing: loading the CUDA libtensorflow without a driver only logs
+      // warnings, and its "tensorflow" backend would then stand in for tfjs-node's.
+      throw new Error("no NVIDIA driver (/dev/nvidiactl missing)");
+    }
     // tfjs-node needs node:util's removed isNullOrUndefined under Deno (lib/native/).
     prepareTfjsNodeImport();
     try {

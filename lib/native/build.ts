@@ -35,7 +35,8 @@
  * Under Deno, tfjs-node also needs `util.isNullOrUndefined` back (see `node_compat.ts`);
  * `setupBackend` in `lib/backend.ts` does that before importing the package.
  *
- * **GPU (`--gpu`, not built or tested here: no GPU on this machine).** The same recipe with the
+ * **GPU (`--gpu`; built here and verified on the CPU only: no GPU on this machine; 40 s, 926 MB
+ * extracted).** The same recipe with the
  * `tensorflow==2.9.1` wheel (CUDA kernels inside `_pywrap_tensorflow_internal.so`) installs into
  * `@tensorflow/tfjs-node-gpu`. At run time libtensorflow 2.9 `dlopen`s CUDA 11.2 and cuDNN 8.1
  * by soname (`libcudart.so.11.0`, `libcublas.so.11`, `libcublasLt.so.11`, `libcufft.so.10`,
@@ -44,7 +45,8 @@
  * driver that supports CUDA 11. Without them TensorFlow logs that it cannot load them and runs
  * on the CPU, which `setupBackend("tfjs-node-gpu")` reports as "found no CUDA device". GPUs
  * newer than TF 2.9's compiled architectures (up to sm_80, e.g. H100 = sm_90) run through PTX
- * JIT compilation on first use.
+ * JIT compilation on first use. `setupBackend` does not even load the CUDA build when the machine
+ * has no NVIDIA driver (`/dev/nvidiactl`), so a GPU build left on a CPU machine costs nothing.
  *
  * Linux x86_64 only (the wheels and the `$ORIGIN` layout); needs `python3 -m pip` (or `--wheel`),
  * `unzip`, `nm` and `g++`.
