@@ -36,9 +36,8 @@
  * `setupBackend` in `lib/backend.ts` does that before importing the package.
  *
  * **GPU (`--gpu`; built here and verified on the CPU only: no GPU on this machine; 40 s, 926 MB
- * extracted).** The same recipe with the
- * `tensorflow==2.9.1` wheel (CUDA kernels inside `_pywrap_tensorflow_internal.so`) installs into
- * `@tensorflow/tfjs-node-gpu`. At run time libtensorflow 2.9 `dlopen`s CUDA 11.2 and cuDNN 8.1
+ * extracted).** The same recipe with the `tensorflow==2.9.1` wheel (CUDA kernels inside
+ * `_pywrap_tensorflow_internal.so`) installs into `@tensorflow/tfjs-node-gpu`. At run time libtensorflow 2.9 `dlopen`s CUDA 11.2 and cuDNN 8.1
  * by soname (`libcudart.so.11.0`, `libcublas.so.11`, `libcublasLt.so.11`, `libcufft.so.10`,
  * `libcurand.so.10`, `libcusolver.so.11`, `libcusparse.so.11`, `libcudnn.so.8`); put them on
  * `LD_LIBRARY_PATH` (e.g. from a CUDA 11 install or the `nvidia-*-cu11` PyPI wheels) and a
