@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { setupBackend } from "../lib/backend.ts";
 import { probeTrainingOps, seededUniform } from "../lib/kernels/probe.ts";
 import { planFilterGrad } from "../lib/kernels/conv2d_backprop_filter.ts";
+import { planSubPixelAxis } from "../lib/kernels/conv2d_backprop_input.ts";
+import { setKernelVariant } from "../lib/kernels/variant.ts";
 
 type Pad = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -282,4 +284,89 @@ Deno.test("BatchMatMul with transposed operands on wasm equals cpu (rank 2 and b
     const got = await on("wasm", run);
     assertClose(got, want, `matMul [${sa}]${ta ? "^T" : ""} x [${sb}]${tb ? "^T" : ""}`, 1e-5);
   }
+});
+
+Deno.test("both kernel variants equal cpu for kernel sizes 1-5, strides 1-3, odd sizes and pads", async () => {
+  // Sub-pixel phases with no taps (k < s), taps of unequal count (k = 4, s = 3), negative
+  // sub-pixel paddings (large explicit pads), windows partly in the padding (im2col), pools
+  // with overlapping and padded windows.
+  const cases: { k: number; s: number; size: number; pad: Pad; inC: number; outC: number }[] = [
+    { k: 1, s: 2, size: 7, pad: "valid", inC: 3, outC: 5 },
+    { k: 2, s: 2, size: 8, pad: "same", inC: 4, outC: 2 },
+    { k: 4, s: 3, size: 11, pad: "same", inC: 2, outC: 3 },
+    { k: 5, s: 2, size: 9, pad: [[0, 0], [3, 1], [0, 4], [0, 0]], inC: 3, outC: 4 },
+    { k: 3, s: 3, size: 10, pad: "valid", inC: 5, outC: 1 },
+    { k: 5, s: 1, size: 6, pad: [[0, 0], [4, 0], [1, 2], [0, 0]], inC: 1, outC: 6 },
+    { k: 3, s: 2, size: 5, pad: [[0, 0], [2, 2], [2, 2], [0, 0]], inC: 24, outC: 2 },
+  ];
+  for (const variant of ["baseline", "fast"] as const) {
+    setKernelVariant(variant);
+    try {
+      for (const [i, c] of cases.entries()) {
+        const batch = 2;
+        const info = tf.backend_util.computeConv2DInfo(
+          [batch, c.size, c.size, c.inC],
+          [c.k, c.k, c.inC, c.outC],
+          c.s,
+          1,
+          c.pad,
+        );
+        const x = seededUniform(batch * c.size * c.size * c.inC, 40 + i, -1, 1);
+        const w = seededUniform(c.k * c.k * c.inC * c.outC, 60 + i, -1, 1);
+        const dy = seededUniform(batch * info.outHeight * info.outWidth * c.outC, 80 + i, -1, 1);
+        const attrs = { strides: [c.s, c.s], pad: c.pad, dataFormat: "NHWC" };
+        const what = `${variant} k${c.k} s${c.s} ${c.size} ${JSON.stringify(c.pad)}`;
+        const dW = () =>
+          tf.engine().runKernel(
+            "Conv2DBackpropFilter",
+            {
+              x: tf.tensor4d(x, [batch, c.size, c.size, c.inC]),
+              dy: tf.tensor4d(dy, [batch, info.outHeight, info.outWidth, c.outC]),
+            },
+            { ...attrs, filterShape: [c.k, c.k, c.inC, c.outC] } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
+        assertClose(await on("wasm", dW), await on("cpu", dW), `dW ${what}`);
+        const dX = () =>
+          tf.engine().runKernel(
+            "Conv2DBackpropInput",
+            {
+              dy: tf.tensor4d(dy, [batch, info.outHeight, info.outWidth, c.outC]),
+              filter: tf.tensor4d(w, [c.k, c.k, c.inC, c.outC]),
+            },
+            { ...attrs, inputShape: [batch, c.size, c.size, c.inC] } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
+        assertClose(await on("wasm", dX), await on("cpu", dX), `dX ${what}`);
+        if (typeof c.pad === "string") {
+          const pool = () =>
+            tf.grad((a: tf.Tensor) =>
+              tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.k, c.s, c.pad as "same"), 1.5))
+            )(tf.tensor4d(x, [batch, c.size, c.size, c.inC]));
+          assertClose(await on("wasm", pool), await on("cpu", pool), `pool ${what}`, 1e-6);
+        }
+      }
+    } finally {
+      setKernelVariant("fast");
+    }
+  }
+});
+
+Deno.test("planSubPixelAxis: phases of k3 s2 'valid' and a tap-less phase of k1 s2", () => {
+  // dx 7 = (3 - 1) * 2 + 3: even rows use taps 0 and 2 (4 of them, dy padded 1 and 1), odd
+  // rows tap 1 (3 of them, no padding).
+  assert.deepEqual(planSubPixelAxis(7, 3, 2, 0, 3, 0), {
+    qMin: 0,
+    count: 4,
+    taps: 2,
+    before: 1,
+    after: 1,
+  });
+  assert.deepEqual(planSubPixelAxis(7, 3, 2, 0, 3, 1), {
+    qMin: 0,
+    count: 3,
+    taps: 1,
+    before: 0,
+    after: 0,
+  });
+  assert.equal(planSubPixelAxis(7, 1, 2, 0, 4, 1).taps, 0);
+  assert.throws(() => setKernelVariant("quick" as "fast"), /"fast" or "baseline"/);
 });

@@ -10,9 +10,17 @@
  * exactly `inputShape`, which also covers the rows a strided 'valid' conv never read (they get
  * zero gradient) and tfjs' asymmetric 'same' padding (the extra row goes at the bottom/right).
  *
+ * With stride s > 1 that dilated input is mostly zeros (3/4 of it for s = 2), and XNNPACK
+ * multiplies them all. The `"fast"` variant (default, see `variant.ts`) therefore splits the
+ * gradient into s_h x s_w sub-pixel convolutions: the rows of dx with
+ * `(ih + pad_top) mod s = r` only ever meet filter rows `kh = r, r + s, ...`, so each phase
+ * (r_h, r_w) is a stride-1 convolution of the un-dilated dy with that sub-sampled, flipped
+ * filter; the phases' outputs are interleaved into dx. Same arithmetic, no zeros.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { kernelVariant } from "./variant.ts";
 import {
   assertChannelsLast,
   assertFloat4D,
@@ -79,6 +87,210 @@ function flipAndSwapFilter(backend: WasmBackend, filter: tf.TensorInfo): tf.Tens
   return out;
 }
 
+/**
+ * One spatial axis of one sub-pixel phase `r` (see the module doc): dx positions
+ * `ih = q * stride + r - pad` for q in [qMin, qMin + count), filter taps `r, r + stride, ...`
+ * (`taps` of them), and the padding (negative: cropping) of dy before/after so that a stride-1
+ * 'valid' convolution with `taps` taps gives exactly `count` outputs.
+ */
+export interface SubPixelAxis {
+  /** First q. */
+  qMin: number;
+  /** Number of dx positions in this phase (0: none). */
+  count: number;
+  /** Filter taps in this phase (0: these dx positions get no gradient). */
+  taps: number;
+  /** dy padding before (negative: rows cropped). */
+  before: number;
+  /** dy padding after (negative: rows cropped). */
+  after: number;
+}
+
+/**
+ * Plans one axis of one phase (exported for tests).
+ *
+ * @param size dx length (the forward conv's input size).
+ * @param kernel Filter size.
+ * @param stride Forward stride.
+ * @param pad Forward padding before.
+ * @param outSize dy length.
+ * @param r Phase, 0 <= r < stride.
+ */
+export function planSubPixelAxis(
+  size: number,
+  kernel: number,
+  stride: number,
+  pad: number,
+  outSize: number,
+  r: number,
+): SubPixelAxis {
+  const taps = r < kernel ? Math.ceil((kernel - r) / stride) : 0;
+  const qMin = Math.ceil((pad - r) / stride) + 0; // + 0: no -0 in the plan
+  const qMax = Math.floor((size - 1 + pad - r) / stride);
+  const count = Math.max(0, qMax - qMin + 1);
+  const before = taps - 1 - qMin;
+  const after = count + taps - 1 - before - outSize;
+  return { qMin, count, taps, before, after };
+}
+
+/** dy padded (or cropped where negative) on the spatial axes, copied on the wasm heap. */
+function padOrCrop(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+): tf.TensorInfo {
+  const [batch, h, w, c] = x.shape;
+  const ph = h + top + bottom;
+  const pw = w + left + right;
+  const out = backend.makeOutput([batch, ph, pw, c], "float32");
+  const src = heapF32(backend, x);
+  const dst = heapF32(backend, out);
+  dst.fill(0);
+  const c0 = Math.max(0, -left);
+  const c1 = Math.min(w, pw - left);
+  if (c1 <= c0) return out;
+  for (let b = 0; b < batch; b++) {
+    for (let row = Math.max(0, -top); row < Math.min(h, ph - top); row++) {
+      const from = ((b * h + row) * w + c0) * c;
+      const to = ((b * ph + row + top) * pw + c0 + left) * c;
+      dst.set(src.subarray(from, from + (c1 - c0) * c), to);
+    }
+  }
+  return out;
+}
+
+/** Sub-filter of phase (rh, rw), flipped, channels swapped: [Jh, Jw, co, ci]. */
+function subFilter(
+  backend: WasmBackend,
+  filter: tf.TensorInfo,
+  rh: number,
+  rw: number,
+  sh: number,
+  sw: number,
+  jh: number,
+  jw: number,
+): tf.TensorInfo {
+  const [, kw, ci, co] = filter.shape;
+  const out = backend.makeOutput([jh, jw, co, ci], "float32");
+  const src = heapF32(backend, filter);
+  const dst = heapF32(backend, out);
+  for (let a = 0; a < jh; a++) {
+    const h = rh + (jh - 1 - a) * sh;
+    for (let e = 0; e < jw; e++) {
+      const w = rw + (jw - 1 - e) * sw;
+      const fromBase = (h * kw + w) * ci * co;
+      const toBase = (a * jw + e) * co * ci;
+      for (let i = 0; i < ci; i++) {
+        for (let o = 0; o < co; o++) dst[toBase + o * ci + i] = src[fromBase + i * co + o];
+      }
+    }
+  }
+  return out;
+}
+
+/** The sub-pixel computation of dx (see the module doc). */
+function subPixelBackpropInput(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const [batch, outH, outW] = dy.shape;
+  const ci = info.inChannels;
+  const sh = info.strideHeight;
+  const sw = info.strideWidth;
+  const phases: { rh: number; rw: number; y: SubPixelAxis; x: SubPixelAxis }[] = [];
+  for (let rh = 0; rh < sh; rh++) {
+    for (let rw = 0; rw < sw; rw++) {
+      const y = planSubPixelAxis(
+        info.inHeight,
+        info.filterHeight,
+        sh,
+        info.padInfo.top,
+        outH,
+        rh,
+      );
+      const x = planSubPixelAxis(
+        info.inWidth,
+        info.filterWidth,
+        sw,
+        info.padInfo.left,
+        outW,
+        rw,
+      );
+      phases.push({ rh, rw, y, x });
+    }
+  }
+  const conv = (p: (typeof phases)[number]): tf.TensorInfo => {
+    const temps: tf.TensorInfo[] = [];
+    try {
+      const g = subFilter(backend, filter, p.rh, p.rw, sh, sw, p.y.taps, p.x.taps);
+      temps.push(g);
+      let input = dy;
+      let pads: [number, number, number, number] = [p.y.before, p.y.after, p.x.before, p.x.after];
+      if (pads.some((v) => v < 0)) {
+        input = padOrCrop(backend, dy, ...pads);
+        temps.push(input);
+        pads = [0, 0, 0, 0];
+      }
+      return runWasmKernel("Conv2D", backend, { x: input, filter: g }, {
+        strides: [1, 1],
+        pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
+        dataFormat: "NHWC",
+        dilations: [1, 1],
+      });
+    } finally {
+      disposeInfos(backend, ...temps);
+    }
+  };
+  if (phases.length === 1) return conv(phases[0]); // stride 1: the phase is dx itself
+  const out = backend.makeOutput([batch, info.inHeight, info.inWidth, ci], "float32");
+  for (const p of phases) {
+    if (p.y.count === 0 || p.x.count === 0) continue;
+    if (p.y.taps === 0 || p.x.taps === 0) {
+      // No filter tap reaches these dx positions: their gradient is zero.
+      const dst = heapF32(backend, out);
+      for (let b = 0; b < batch; b++) {
+        for (let qh = 0; qh < p.y.count; qh++) {
+          const ih = (p.y.qMin + qh) * sh + p.rh - info.padInfo.top;
+          for (let qw = 0; qw < p.x.count; qw++) {
+            const iw = (p.x.qMin + qw) * sw + p.rw - info.padInfo.left;
+            const to = ((b * info.inHeight + ih) * info.inWidth + iw) * ci;
+            dst.fill(0, to, to + ci);
+          }
+        }
+      }
+      continue;
+    }
+    const part = conv(p); // [batch, count_y, count_x, ci]
+    const src = heapF32(backend, part);
+    const dst = heapF32(backend, out);
+    const cy = p.y.count;
+    const cx = p.x.count;
+    for (let b = 0; b < batch; b++) {
+      for (let qh = 0; qh < cy; qh++) {
+        const ih = (p.y.qMin + qh) * sh + p.rh - info.padInfo.top;
+        let from = ((b * cy + qh) * cx) * ci;
+        let to = ((b * info.inHeight + ih) * info.inWidth + p.x.qMin * sw + p.rw -
+          info.padInfo.left) * ci;
+        const step = sw * ci;
+        if (ci === 1) {
+          for (let qw = 0; qw < cx; qw++, from++, to += step) dst[to] = src[from];
+        } else {
+          for (let qw = 0; qw < cx; qw++, from += ci, to += step) {
+            for (let c = 0; c < ci; c++) dst[to + c] = src[from + c];
+          }
+        }
+      }
+    }
+    disposeInfos(backend, part);
+  }
+  return out;
+}
+
 function conv2DBackpropInput(
   args: {
     inputs: tf.NamedTensorInfoMap;
@@ -112,6 +324,7 @@ function conv2DBackpropInput(
         `[${attrs.inputShape}], filter [${filter.shape}]`,
     );
   }
+  if (kernelVariant() === "fast") return subPixelBackpropInput(backend, dy, filter, info);
   const temps: tf.TensorInfo[] = [];
   try {
     const dyPadded = dilateAndPad(backend, dy, info);

@@ -7,10 +7,78 @@
  * Semantics are those of the cpu backend: each output gradient goes to the first position (in
  * row-major window order) holding the window's maximum; padded positions never win.
  *
+ * The `"fast"` variant (default, see `variant.ts`) scans each window per channel with scalar
+ * locals (no per-window array fills, no Float64 round trips, no index arrays); the `"baseline"`
+ * variant is the first, generic loop.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { kernelVariant } from "./variant.ts";
 import { assertFloat4D, heapF32, WASM, type WasmBackend } from "./wasm_backend.ts";
+
+/**
+ * dx += the routed dy, tight loops; same routing as the baseline (first maximum in row-major
+ * window order, strict `>`, NaN never wins, windows of only padding route nothing).
+ */
+function routeFast(
+  x: Float32Array,
+  g: Float32Array,
+  dx: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  const fh = info.effectiveFilterHeight;
+  const fw = info.effectiveFilterWidth;
+  const rowStride = inWidth * channels;
+  let gAt = 0;
+  for (let b = 0; b < batchSize; b++) {
+    const xBatch = b * inHeight * rowStride;
+    for (let oh = 0; oh < outHeight; oh++) {
+      const r0 = oh * info.strideHeight - info.padInfo.top;
+      const rMin = Math.max(0, r0);
+      const rMax = Math.min(inHeight, r0 + fh);
+      for (let ow = 0; ow < outWidth; ow++, gAt += channels) {
+        const c0 = ow * info.strideWidth - info.padInfo.left;
+        const cMin = Math.max(0, c0);
+        const cMax = Math.min(inWidth, c0 + fw);
+        if (rMin >= rMax || cMin >= cMax) continue;
+        const first = xBatch + rMin * rowStride + cMin * channels;
+        if (rMax - rMin === 2 && cMax - cMin === 2) {
+          // The usual 2x2 window, unrolled (same order: top-left, top-right, bottom-left, ...).
+          for (let d = 0; d < channels; d++) {
+            const p0 = first + d;
+            const p1 = p0 + channels;
+            const p2 = p0 + rowStride;
+            const p3 = p2 + channels;
+            let best = Number.NEGATIVE_INFINITY;
+            let bestAt = -1;
+            if (x[p0] > best) (best = x[p0]), (bestAt = p0);
+            if (x[p1] > best) (best = x[p1]), (bestAt = p1);
+            if (x[p2] > best) (best = x[p2]), (bestAt = p2);
+            if (x[p3] > best) bestAt = p3;
+            if (bestAt >= 0) dx[bestAt] += g[gAt + d];
+          }
+          continue;
+        }
+        for (let d = 0; d < channels; d++) {
+          let best = Number.NEGATIVE_INFINITY;
+          let bestAt = -1;
+          for (let r = rMin, rowAt = first + d; r < rMax; r++, rowAt += rowStride) {
+            for (let c = cMin, at = rowAt; c < cMax; c++, at += channels) {
+              const v = x[at];
+              if (v > best) {
+                best = v;
+                bestAt = at;
+              }
+            }
+          }
+          if (bestAt >= 0) dx[bestAt] += g[gAt + d];
+        }
+      }
+    }
+  }
+}
 
 function maxPoolGrad(
   args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap },
@@ -41,6 +109,10 @@ function maxPoolGrad(
   const g = heapF32(backend, dy);
   const dx = heapF32(backend, out);
   dx.fill(0);
+  if (kernelVariant() === "fast") {
+    routeFast(x, g, dx, info);
+    return out;
+  }
   const fh = info.effectiveFilterHeight;
   const fw = info.effectiveFilterWidth;
   const best = new Float64Array(channels);

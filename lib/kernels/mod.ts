@@ -3,7 +3,9 @@
  * Conv2DBackpropFilter (missing) and Conv2DBackpropInput (slow loop) built from its own XNNPACK
  * Conv2D; MaxPoolGrad and ResizeNearestNeighborGrad (wrong results in tfjs-backend-wasm 4.22.0)
  * rewritten in JavaScript; BatchMatMul with transposed operands kept on XNNPACK. {@link registerWasmTrainingKernels} installs them; `setupBackend("wasm")`
- * calls it.
+ * calls it. The convolution gradients and MaxPoolGrad come in two exact variants, `"fast"`
+ * (default: sub-pixel stride-s backprop-input, im2col + matmul filter gradient) and
+ * `"baseline"`, selectable with {@link setKernelVariant} for before/after benchmarks.
  *
  * @module
  */
@@ -21,6 +23,7 @@ import { replacedWasmKernels, WASM } from "./wasm_backend.ts";
 export { conv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
 export { conv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
 export { batchMatMulConfig } from "./batch_mat_mul.ts";
+export { type KernelVariant, kernelVariant, setKernelVariant } from "./variant.ts";
 export { maxPoolGradConfig } from "./max_pool_grad.ts";
 export {
   resizeNearestNeighborGradConfig,
