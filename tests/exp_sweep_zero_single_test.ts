@@ -15,7 +15,7 @@ import {
   recognitionScores,
 } from "../lib/experiments/latent_sweep.ts";
 import { allPairSeparability, findPair } from "../lib/experiments/zero_one.ts";
-import { argminPerColumn, horizontalSpread } from "../lib/experiments/single_digit.ts";
+import { argminPerColumn, closedLoops, horizontalSpread } from "../lib/experiments/single_digit.ts";
 import { mulberry32 } from "../lib/random.ts";
 
 function assertFiniteDeep(value: unknown, where: string): void {
@@ -84,19 +84,53 @@ Deno.test("allPairSeparability: apart clusters separate, shared clusters do not"
 });
 
 Deno.test("horizontalSpread: a vertical line is narrow, a ring is wide; argminPerColumn", () => {
-  const images = new Float32Array(3 * 784);
+  const images = new Float32Array(4 * 784);
   for (let y = 4; y < 24; y++) images[y * 28 + 14] = 1; // vertical line at x = 14
   for (let a = 0; a < 360; a += 2) { // ring of radius 8 around (14, 14)
     const x = Math.round(14 + 8 * Math.cos((a * Math.PI) / 180));
     const y = Math.round(14 + 8 * Math.sin((a * Math.PI) / 180));
     images[784 + y * 28 + x] = 1;
   }
+  // The line again, on a faint haze below the ink level: the haze must not widen it.
+  images.fill(0.2, 2 * 784, 3 * 784);
+  for (let y = 4; y < 24; y++) images[2 * 784 + y * 28 + 14] = 0.9;
   const s = horizontalSpread(images);
   assert.equal(s[0], 0);
   assert.ok(s[1] > 5 && s[1] < 6.5, `ring spread ${s[1]}`); // ~ 8 / sqrt(2)
-  assert.ok(Number.isNaN(s[2])); // no ink
+  assert.equal(s[2], 0);
+  assert.ok(Number.isNaN(s[3])); // no ink
+  assert.ok(horizontalSpread(images, 0.1)[2] > 7, "with a low ink level the haze counts");
   assert.throws(() => horizontalSpread(new Float32Array(10)), /n x 784/);
+  assert.throws(() => horizontalSpread(images, 0), /inkLevel must be in \(0, 1\]/);
   assert.deepEqual(argminPerColumn([[3, 1, 5], [2, 4, 5]]), [1, 0, 0]);
+});
+
+Deno.test("closedLoops: a ring has a loop; a line, a disc and an open ring do not", () => {
+  const ring = (image: Float32Array, offset: number, gapAt?: number) => {
+    for (let y = 8; y <= 20; y++) {
+      for (let x = 8; x <= 20; x++) {
+        const edge = y === 8 || y === 20 || x === 8 || x === 20;
+        if (edge && !(gapAt !== undefined && y === 8 && x === gapAt)) {
+          image[offset + y * 28 + x] = 1;
+        }
+      }
+    }
+  };
+  const images = new Float32Array(5 * 784);
+  ring(images, 0); // square ring: 11 x 11 enclosed pixels
+  for (let y = 4; y < 24; y++) images[784 + y * 28 + 14] = 1; // line
+  for (let y = 8; y <= 20; y++) images.fill(1, 2 * 784 + y * 28 + 8, 2 * 784 + y * 28 + 21); // disc
+  ring(images, 3 * 784, 14); // ring with a one-pixel opening
+  ring(images, 4 * 784);
+  images[4 * 784 + 9 * 28 + 9] = 0.4; // faint ink is not ink: still a loop
+  assert.deepEqual([...closedLoops(images)], [1, 0, 0, 0, 1]);
+  // A single enclosed pixel counts only with minHole 1.
+  const dot = new Float32Array(784);
+  for (const [y, x] of [[9, 10], [11, 10], [10, 9], [10, 11]]) dot[y * 28 + x] = 1;
+  assert.deepEqual([...closedLoops(dot)], [0]);
+  assert.deepEqual([...closedLoops(dot, 0.5, 1)], [1]);
+  assert.throws(() => closedLoops(new Float32Array(5)), /n x 784/);
+  assert.throws(() => closedLoops(dot, 0.5, 0), /minHole an integer >= 1/);
 });
 
 Deno.test("latent-sweep smoke run: reconstructions, MSE vs d with PCA, per-digit MSE, claims", async () => {
@@ -185,6 +219,8 @@ Deno.test("single-digit smoke run: grid per model, MSE matrix, claims", async ()
       "mse-matrix",
     ]);
     assert.deepEqual(await listArtifacts(run, "images"), ["reconstructions"]);
+    const shapes = await readTable<{ images: string }[]>(run, "stroke-shapes");
+    assert.deepEqual(shapes.map((r) => r.images), ["originals", "0-model", "1-model"]);
     const matrix = await readFigure(run, "mse-matrix");
     const z = (matrix.data[0] as { z: number[][] }).z;
     assert.equal(z.length, 2, "one row per model (smoke: digits 0 and 1)");
@@ -193,10 +229,11 @@ Deno.test("single-digit smoke run: grid per model, MSE matrix, claims", async ()
     assertFiniteDeep(run.metrics.valMse, "valMse");
     assertClaims(run, [
       "Each single-digit model reconstructs its own digit best (what the write-up's grids imply)",
-      "A 0-model reconstructs everything with round strokes, a 1-model with straight strokes",
+      "A 1-model reconstructs everything with straight strokes",
+      "A 0-model reconstructs everything with round strokes",
       "A 3-model keeps the round part of 2, a 7-model a bent line, a 9-model the circles of 0 and 8",
     ]);
-    assert.equal(run.claims[2].verdict, "n/a");
+    assert.equal(run.claims[3].verdict, "n/a");
   } finally {
     await Deno.remove(runsRoot, { recursive: true });
   }

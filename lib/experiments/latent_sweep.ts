@@ -354,7 +354,7 @@ export const experiment: Experiment<LatentSweepConfig> = {
       seed: 0,
       splitSeed: 0,
       normalization: "unit",
-      knnReferences: 48000,
+      knnReferences: 20000,
       knnK: 5,
     },
   },
