@@ -58,7 +58,7 @@ export interface VsTorchOptions {
   batchSize?: number;
   /** Untimed warm-up batches per side and model (default 2). */
   warmup?: number;
-  /** Torch intra-op threads (default 2, all cores of the reference machine). */
+  /** Torch intra-op threads (default: all cores, `navigator.hardwareConcurrency`; 2 here). */
   threads?: number;
   /** Images for the encoder-inference timing (default 10,000, the test set). */
   inferenceImages?: number;
@@ -385,7 +385,7 @@ export async function runVsTorch(options: VsTorchOptions = {}): Promise<VsTorchR
     rounds = 3,
     batchSize = 64,
     warmup = 2,
-    threads = 2,
+    threads = navigator.hardwareConcurrency ?? 2,
     inferenceImages = 10_000,
     inferenceBatchSize = 1_000,
     python = DEBIAN_PYTHON,

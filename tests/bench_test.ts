@@ -88,7 +88,7 @@ Deno.test("deno task bench --vs-torch --json prints one JSON object with per-mod
   assert.equal(stdout.split("\n").length, 1, "one line of JSON");
   const report = JSON.parse(stdout) as VsTorchReport;
   assert.equal(report.backend, "cpu");
-  assert.equal(report.torch.threads, 2);
+  assert.equal(report.torch.threads, navigator.hardwareConcurrency); // all cores by default
   assert.equal(report.models.length, 1);
   const row = report.models[0];
   assert.equal(row.model, "dense-linear-code");
