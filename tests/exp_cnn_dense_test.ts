@@ -252,6 +252,7 @@ Deno.test("cnn-tsne and dense-denoising reject bad configurations with clear err
     { convTrainLimit: 401 },
     /convTrainLimit must be an integer in 0\.\.400/,
   );
+  await bad("dense-denoising", { loss: "l1" }, /loss must be one of bce, mse/);
   await bad("dense-denoising", { learningRate: 2 }, /learningRate must be in \(0, 1\)/);
   await bad("dense-denoising", { batchSize: 1.5 }, /batchSize must be an integer/);
   // Good overrides pass and keep their types.

@@ -46,7 +46,7 @@ export type CnnTsneConfig = {
   seed: number;
   /** Most training epochs (write-up: 30). */
   epochs: number;
-  /** Mini-batch size. */
+  /** Mini-batch size (the write-up does not give one; 32 learns faster than 64 per second here). */
   batchSize: number;
   /** Adam learning rate. */
   learningRate: number;
@@ -278,7 +278,7 @@ export const experiment: Experiment<CnnTsneConfig> = {
       splitSeed: 0,
       seed: 0,
       epochs: 1,
-      batchSize: 64,
+      batchSize: 32,
       learningRate: 1e-3,
       patience: 5,
       testImages: 300,
@@ -300,7 +300,7 @@ export const experiment: Experiment<CnnTsneConfig> = {
       splitSeed: 0,
       seed: 0,
       epochs: 5,
-      batchSize: 64,
+      batchSize: 32,
       learningRate: 1e-3,
       patience: 5,
       testImages: 10000,
@@ -322,7 +322,7 @@ export const experiment: Experiment<CnnTsneConfig> = {
       splitSeed: 0,
       seed: 0,
       epochs: 30,
-      batchSize: 64,
+      batchSize: 32,
       learningRate: 1e-3,
       patience: 5,
       testImages: 10000,
