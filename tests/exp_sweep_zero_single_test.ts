@@ -155,7 +155,9 @@ Deno.test("latent-sweep smoke run: reconstructions, MSE vs d with PCA, per-digit
     assert.ok(summary[1].pcaValMse <= summary[0].pcaValMse);
     assertFiniteDeep(run.metrics.valMse, "valMse");
     assertFiniteDeep(run.metrics.pcaValMse, "pcaValMse");
-    assertFiniteDeep(run.metrics.testMsePerDigit, "testMsePerDigit");
+    const perDigit = await readTable<Record<string, number>[]>(run, "per-digit-mse");
+    assert.equal(perDigit.length, 2);
+    assertFiniteDeep(perDigit, "per-digit-mse");
     assertClaims(run, [
       "Reconstruction quality rises with the bottleneck size d",
       "The autoencoder beats PCA with the same d (beyond the write-up: the linear baseline; " +
@@ -225,7 +227,8 @@ Deno.test("single-digit smoke run: grid per model, MSE matrix, claims", async ()
     const z = (matrix.data[0] as { z: number[][] }).z;
     assert.equal(z.length, 2, "one row per model (smoke: digits 0 and 1)");
     assert.equal(z[0].length, 10, "one column per test digit");
-    assertFiniteDeep(run.metrics.mseMatrix, "mseMatrix");
+    const table = await readTable<{ msePerTestDigit: number[] }[]>(run, "mse-matrix");
+    assertFiniteDeep(table, "mse-matrix table");
     assertFiniteDeep(run.metrics.valMse, "valMse");
     assertClaims(run, [
       "Each single-digit model reconstructs its own digit best (what the write-up's grids imply)",

@@ -570,6 +570,17 @@ async function sweep(
     })),
   );
 
+  const perDigitRows = (values: (o: DimOutcome) => number[]) =>
+    outcomes.map((o) => ({
+      d: o.d,
+      ...Object.fromEntries(values(o).map((v, digit) => [String(digit), v])),
+    }));
+  await ctx.saveJson("per-digit-mse", perDigitRows((o) => o.testMsePerDigit));
+  await ctx.saveJson("per-digit-recognition", {
+    originals: originalsRecognised,
+    byD: outcomes.map((o) => ({ d: o.d, ...o.recognised })),
+  });
+
   // ---- claims -----------------------------------------------------------------------------
   const val = outcomes.map((o) => o.valMse);
   const ratios = outcomes.map((o, i) => o.valMse / pcaVal[i]);
@@ -635,12 +646,8 @@ async function sweep(
       pcaTestMse: pcaTest,
       meanImageValMse: meanOnly,
       bestEpoch: outcomes.map((o) => o.bestEpoch),
-      recognitionF1: Object.fromEntries(outcomes.map((o) => [`d${o.d}`, o.recognised.f1])),
-      recognitionRecall: Object.fromEntries(
-        outcomes.map((o) => [`d${o.d}`, o.recognised.recall]),
-      ),
-      originalsRecognitionF1: originalsRecognised.f1,
-      testMsePerDigit: Object.fromEntries(outcomes.map((o) => [`d${o.d}`, o.testMsePerDigit])),
+      recognitionF1Mean: outcomes.map((o) => meanOf(o.recognised.f1)),
+      originalsRecognitionF1Mean: meanOf(originalsRecognised.f1),
       trainSeconds: outcomes.map((o) => o.history.reduce((s, h) => s + h.seconds, 0)),
     },
     claims,

@@ -440,8 +440,7 @@ async function singleDigit(
   await ctx.saveFigure(
     "labelled-own",
     heatmap(outcomes.map((o) => o.labelledOwn), digits, outcomes.map((o) => `${o.digit}-model`), {
-      title: `Share of each model's reconstructions that a ${config.knnK}-NN on clean training ` +
-        `images labels as the model's own digit`,
+      title: `Reconstructions judged to be the model's own digit (${config.knnK}-NN)`,
       xTitle: "test digit",
       yTitle: "trained on",
       colorbarTitle: "share",
@@ -461,6 +460,10 @@ async function singleDigit(
   await ctx.saveJson(
     "mse-matrix",
     outcomes.map((o) => ({ trainedOn: o.digit, msePerTestDigit: o.msePerTestDigit })),
+  );
+  await ctx.saveJson(
+    "labelled-own",
+    outcomes.map((o) => ({ trainedOn: o.digit, sharePerTestDigit: o.labelledOwn })),
   );
 
   // ---- claims -----------------------------------------------------------------------------
@@ -566,11 +569,10 @@ async function singleDigit(
       testImages: test.size,
       valMse: outcomes.map((o) => o.valMse),
       bestEpoch: outcomes.map((o) => o.bestEpoch),
-      mseMatrix: matrix,
-      labelledOwn: outcomes.map((o) => o.labelledOwn),
       columnMinimumHolds: ownBestColumn.length,
       rowMinimumHolds: ownBestRow.length,
-      strokeShapesOtherDigits: shapes,
+      spreadOtherDigits: shapes.map((r) => r.spread),
+      loopsOtherDigits: shapes.map((r) => r.loops),
       trainSeconds: outcomes.map((o) => o.history.reduce((s, h) => s + h.seconds, 0)),
     },
     claims,
