@@ -9,11 +9,11 @@ import { listArtifacts, readFigure, readImage, readTable } from "../lib/experime
 import type { RunRecord } from "../lib/experiments/runs.ts";
 import {
   digitsByDecreasing,
-  firstOfEachDigit,
   nonIncreasing,
   pickRows,
   recognitionScores,
 } from "../lib/experiments/latent_sweep.ts";
+import { firstOfEachDigit } from "../lib/experiments/common.ts";
 import { allPairSeparability, findPair } from "../lib/experiments/zero_one.ts";
 import { argminPerColumn, closedLoops, horizontalSpread } from "../lib/experiments/single_digit.ts";
 import { mulberry32 } from "../lib/random.ts";

@@ -8,10 +8,10 @@ import { resolveConfig, runExperiment } from "../lib/experiments/registry.ts";
 import { listArtifacts, readFigure, readHistory, readTable } from "../lib/experiments/runs.ts";
 import {
   type DecoderOutcome,
-  firstOfEachDigit,
   perDigitGap,
   upsamplingClaims,
 } from "../lib/experiments/upsampling_vs_transpose.ts";
+import { firstOfEachDigit } from "../lib/experiments/common.ts";
 import { writeupLayerSizes } from "../lib/experiments/mlp_blocks.ts";
 
 function assertFiniteDeep(value: unknown, where: string): void {

@@ -10,6 +10,7 @@ import {
 } from "../lib/experiments/runs.ts";
 import { main } from "../lib/experiments/cli.ts";
 import type { Experiment } from "../lib/experiments/types.ts";
+import { firstOfEachDigit } from "../lib/experiments/common.ts";
 
 const base = { epochs: 10, dims: [1, 2], lr: 0.001, useDropout: false, name: "x", tags: ["a"] };
 
@@ -161,4 +162,10 @@ Deno.test("CLI errors are one line naming the valid choices", async () => {
   } finally {
     console.error = orig;
   }
+});
+
+Deno.test("firstOfEachDigit picks per digit in digit order, skipping absent digits", () => {
+  assert.deepEqual(firstOfEachDigit([3, 1, 3, 0, 1, 9]), [3, 1, 0, 5]);
+  assert.deepEqual(firstOfEachDigit([1, 0, 1, 0, 0], 2), [1, 3, 0, 2]);
+  assert.deepEqual(firstOfEachDigit([]), []);
 });

@@ -14,7 +14,6 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import type { ClaimRow, Experiment, HistoryRow } from "./types.ts";
 import { disposeMnistSet, loadMnist, MNIST_PIXELS, readMnistRaw } from "../data/mod.ts";
 import { describeBackend, setupBackend } from "../backend.ts";
@@ -33,6 +32,7 @@ import { tsne } from "../tsne.ts";
 import { shuffledIndices } from "../random.ts";
 import { barChart, type Figure, latentScatter, lossCurves } from "../plot.ts";
 import { imageGrid } from "../images.ts";
+import { predictFlat } from "./common.ts";
 
 /** Configuration of E2 (flat plain data; see the profiles for typical values). */
 export type CnnTsneConfig = {
@@ -200,28 +200,6 @@ export function centroidGeometry(
   const axisOrder = centroids.map((c, d) => ({ d, p: sign * project(c) }))
     .sort((x, y) => x.p - y.p).map((o) => o.d);
   return { centroids, d06, medianPairDistance, d06Rank, farthestFrom06, axisOrder };
-}
-
-/** Predicts `x` in batches (inference mode) and returns the outputs as one flat array. */
-async function predictBatched(
-  model: tf.LayersModel,
-  x: tf.Tensor,
-  batchSize = 256,
-): Promise<Float32Array> {
-  const parts: Float32Array[] = [];
-  for (let start = 0; start < x.shape[0]; start += batchSize) {
-    const size = Math.min(batchSize, x.shape[0] - start);
-    const y = tf.tidy(() => model.predict(tf.slice(x, start, size)) as tf.Tensor);
-    parts.push((await y.data()) as Float32Array);
-    y.dispose();
-  }
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -435,7 +413,7 @@ export const experiment: Experiment<CnnTsneConfig> = {
 
       // ---- reconstructions -----------------------------------------------------------------
       const testPixels = (await test.flat.data()) as Float32Array;
-      const recon = await predictBatched(ae.autoencoder, test.images);
+      const recon = await predictFlat(ae.autoencoder, test.images);
       const testMse = mse(recon, testPixels);
       const testPsnr = psnr(recon, testPixels);
       const testMsePerDigit = msePerDigit(recon, testPixels, test.labels);
@@ -474,7 +452,7 @@ export const experiment: Experiment<CnnTsneConfig> = {
       const n = config.tsnePoints;
       const labels = test.labels.slice(0, n);
       const pixels = firstRows(testPixels, n, MNIST_PIXELS);
-      const embAll = await predictBatched(ae.encoder, test.images);
+      const embAll = await predictFlat(ae.encoder, test.images);
       const dim = ae.latentDim;
       const embedding = firstRows(embAll, n, dim);
       ctx.log(`cnn-tsne: t-SNE of ${n} embeddings (${dim}-d) ...`);

@@ -37,6 +37,7 @@ import { fitPca, pcaProject, pcaReconstruct } from "../pca.ts";
 import { mulberry32 } from "../random.ts";
 import { barChart, lossCurves } from "../plot.ts";
 import { imageGrid, type ImageRow } from "../images.ts";
+import { predictFlat } from "./common.ts";
 
 /** Configuration of E9 (flat plain data; see the profiles for typical values). */
 export type DenseDenoisingConfig = {
@@ -123,28 +124,6 @@ export function addClippedGaussianNoise(
   return out;
 }
 
-/** Predicts `x` in batches (inference mode) and returns the outputs as one flat array. */
-async function predictBatched(
-  model: tf.LayersModel,
-  x: tf.Tensor,
-  batchSize = 256,
-): Promise<Float32Array> {
-  const parts: Float32Array[] = [];
-  for (let start = 0; start < x.shape[0]; start += batchSize) {
-    const size = Math.min(batchSize, x.shape[0] - start);
-    const y = tf.tidy(() => model.predict(tf.slice(x, start, size)) as tf.Tensor);
-    parts.push((await y.data()) as Float32Array);
-    y.dispose();
-  }
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** A model's input shape for `n` images: `[n, 784]` or `[n, 28, 28, 1]`. */
 function shapeFor(ae: Autoencoder, n: number): number[] {
   return ae.inputKind === "flat" ? [n, MNIST_PIXELS] : [n, 28, 28, 1];
@@ -155,7 +134,7 @@ async function apply(ae: Autoencoder, rows: Float32Array): Promise<Float32Array>
   const n = rows.length / MNIST_PIXELS;
   const x = tf.tensor(rows, shapeFor(ae, n));
   try {
-    return await predictBatched(ae.autoencoder, x);
+    return await predictFlat(ae.autoencoder, x);
   } finally {
     x.dispose();
   }

@@ -34,6 +34,7 @@ import { pcaEmbedding, pcaReconstructionMse } from "../pca.ts";
 import { latentScatter, lossCurves } from "../plot.ts";
 import { imageGrid } from "../images.ts";
 import { resolveRepoDir } from "./dataset.ts";
+import { predictFlat } from "./common.ts";
 
 /** Configuration of E8 (flat plain data; see the profiles for typical values). */
 export type KaggleCsvConfig = {
@@ -261,24 +262,6 @@ function accuracy(truth: ArrayLike<number>, predicted: ArrayLike<number>): numbe
   let correct = 0;
   for (let i = 0; i < truth.length; i++) if (truth[i] === predicted[i]) correct++;
   return correct / truth.length;
-}
-
-async function predictFlat(model: tf.LayersModel, x: tf.Tensor): Promise<Float32Array> {
-  const batch = 1024;
-  const parts: Float32Array[] = [];
-  for (let start = 0; start < x.shape[0]; start += batch) {
-    const size = Math.min(batch, x.shape[0] - start);
-    const y = tf.tidy(() => model.predict(tf.slice(x, start, size)) as tf.Tensor);
-    parts.push((await y.data()) as Float32Array);
-    y.dispose();
-  }
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Per-model results kept for the figures and claims. */

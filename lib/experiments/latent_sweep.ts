@@ -28,6 +28,7 @@ import { fitPca, pcaReconstructionMseCurve } from "../pca.ts";
 import { knnClassify, mse, msePerDigit } from "../metrics.ts";
 import { heatmap, lossCurves, metricVsD } from "../plot.ts";
 import { imageGrid } from "../images.ts";
+import { firstOfEachDigit, predictFlat } from "./common.ts";
 
 /** Configuration of E3 (flat plain data; see the profiles for typical values). */
 export type LatentSweepConfig = {
@@ -118,51 +119,6 @@ export async function trainBottleneck(
     model.autoencoder.dispose();
     throw e;
   }
-}
-
-/**
- * Runs a model over `x` in batches and returns its output as one flat array (row-major).
- *
- * @param model Any layers model.
- * @param x Input with the batch on axis 0.
- * @param batchSize Rows per forward pass (bounds memory).
- */
-export async function predictFlat(
-  model: tf.LayersModel,
-  x: tf.Tensor,
-  batchSize = 512,
-): Promise<Float32Array> {
-  const parts: Float32Array[] = [];
-  for (let start = 0; start < x.shape[0]; start += batchSize) {
-    const size = Math.min(batchSize, x.shape[0] - start);
-    const y = tf.tidy(() => model.predict(tf.slice(x, start, size)) as tf.Tensor);
-    parts.push((await y.data()) as Float32Array);
-    y.dispose();
-  }
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
-/**
- * Index of the first image of each digit 0..9 in `labels` (what the write-up's
- * `plot_ae_outputs` shows); digits that do not occur are left out.
- */
-export function firstOfEachDigit(labels: ArrayLike<number>): number[] {
-  const out: number[] = [];
-  for (let d = 0; d < 10; d++) {
-    for (let i = 0; i < labels.length; i++) {
-      if (labels[i] === d) {
-        out.push(i);
-        break;
-      }
-    }
-  }
-  return out;
 }
 
 /** Rows `indices` of a row-major `n x dim` array, concatenated. */

@@ -44,6 +44,7 @@ import { knnAccuracy, mse } from "../metrics.ts";
 import { fitPca, pcaProject, pcaReconstructionMse } from "../pca.ts";
 import { latentScatter, lossCurves } from "../plot.ts";
 import { imageGrid, type ImageRow, latentGridFromImages, latentPlaneCodes } from "../images.ts";
+import { firstOfEachDigit, predictFlat } from "./common.ts";
 
 /** Configuration of E7: the write-up's argparse options (camelCase) plus a few extras. */
 export type MlpBlocksConfig = {
@@ -132,25 +133,6 @@ export function writeupLayerSizes(hidden: number[], btl: number): number[] {
   return [784, ...encoder, btl, ...decoder, 784];
 }
 
-/** Runs `model` over `x` in batches; one flat row-major array. */
-async function predictFlat(model: tf.LayersModel, x: tf.Tensor, batchSize = 1024) {
-  const rows = x.shape[0];
-  const parts: Float32Array[] = [];
-  for (let start = 0; start < rows; start += batchSize) {
-    const size = Math.min(batchSize, rows - start);
-    const y = tf.tidy(() => model.predict(tf.slice(x, start, size)) as tf.Tensor);
-    parts.push((await y.data()) as Float32Array);
-    y.dispose();
-  }
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
 function clip01(values: Float32Array): Float32Array {
   return values.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
 }
@@ -163,15 +145,6 @@ function columnQuantile(values: Float32Array, dim: number, col: number, q: numbe
   const lo = Math.floor(pos);
   const hi = Math.min(lo + 1, column.length - 1);
   return column[lo] + (column[hi] - column[lo]) * (pos - lo);
-}
-
-/** Index of the first test image of each digit present, in digit order. */
-function firstOfEachDigit(labels: ArrayLike<number>, perDigit: number): number[] {
-  const picked: number[][] = Array.from({ length: 10 }, () => []);
-  for (let i = 0; i < labels.length; i++) {
-    if (picked[labels[i]].length < perDigit) picked[labels[i]].push(i);
-  }
-  return picked.flat();
 }
 
 function fmt(v: number, digits = 4): string {

@@ -29,14 +29,8 @@ import { setupBackend } from "../backend.ts";
 import { knnClassify, msePerDigit } from "../metrics.ts";
 import { heatmap, lossCurves } from "../plot.ts";
 import { imageGrid } from "../images.ts";
-import {
-  checkInt,
-  firstOfEachDigit,
-  pickRows,
-  predictFlat,
-  trainBottleneck,
-  validateTraining,
-} from "./latent_sweep.ts";
+import { checkInt, pickRows, trainBottleneck, validateTraining } from "./latent_sweep.ts";
+import { firstOfEachDigit, predictFlat } from "./common.ts";
 
 /** Configuration of E5 (flat plain data; see the profiles for typical values). */
 export type SingleDigitConfig = {

@@ -26,6 +26,7 @@ import { trainAutoencoder } from "../train.ts";
 import { checkerboardScore, mse, msePerDigit } from "../metrics.ts";
 import { barChart, lines, type LineSeries, lossCurves } from "../plot.ts";
 import { imageGrid, type ImageRow } from "../images.ts";
+import { firstOfEachDigit, predictFlat } from "./common.ts";
 
 /** Configuration of E6 (flat plain data; see the profiles for typical values). */
 export type UpsamplingVsTransposeConfig = {
@@ -89,28 +90,6 @@ export interface DecoderOutcome {
 
 function decoderLabel(kind: DecoderKind): string {
   return kind === "transpose" ? "ConvTranspose" : `${kind} resize + conv`;
-}
-
-/** Index of the first test image of each digit 0..9 that occurs in `labels` (in digit order). */
-export function firstOfEachDigit(labels: ArrayLike<number>): number[] {
-  const first = new Array<number>(10).fill(-1);
-  for (let i = 0; i < labels.length; i++) if (first[labels[i]] === -1) first[labels[i]] = i;
-  return first.filter((i) => i >= 0);
-}
-
-/** A model's output over `x` in batches, as one flat row-major array. */
-async function predictFlat(model: tf.LayersModel, x: tf.Tensor, batchSize = 512) {
-  const out = new Float32Array(x.size);
-  let offset = 0;
-  for (let start = 0; start < x.shape[0]; start += batchSize) {
-    const size = Math.min(batchSize, x.shape[0] - start);
-    const y = tf.tidy(() => model.predict(tf.slice(x, start, size)) as tf.Tensor);
-    const values = (await y.data()) as Float32Array;
-    y.dispose();
-    out.set(values, offset);
-    offset += values.length;
-  }
-  return out;
 }
 
 function fmt(v: number, digits = 4): string {

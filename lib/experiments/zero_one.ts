@@ -18,7 +18,8 @@ import { disposeMnistSet, loadMnist, type MnistSet, readMnistRaw } from "../data
 import { setupBackend } from "../backend.ts";
 import { classBalance, type ClassBalanceRow, pairSeparability } from "../metrics.ts";
 import { barChart, heatmap, latentScatter, lossCurves } from "../plot.ts";
-import { checkInt, predictFlat, trainBottleneck, validateTraining } from "./latent_sweep.ts";
+import { checkInt, trainBottleneck, validateTraining } from "./latent_sweep.ts";
+import { predictFlat } from "./common.ts";
 
 /** Configuration of E4 (flat plain data; see the profiles for typical values). */
 export type ZeroOneConfig = {
