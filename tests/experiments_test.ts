@@ -104,6 +104,9 @@ Deno.test("executeRun writes a complete run, reuses it, re-runs with force, and 
     });
     assert.equal(r1.metrics.doubled, 10);
     assert.equal(r1.reused, false);
+    const saved = JSON.parse(await Deno.readTextFile(path.join(r1.dir, "config.json")));
+    assert.equal(saved.backend, r1.backend, "the backend the run used is recorded");
+    assert.ok(["tfjs-node-gpu", "tfjs-node", "webgpu", "wasm", "cpu"].includes(r1.backend));
     assert.deepEqual(await listArtifacts(r1, "figures"), ["fig"]);
     assert.deepEqual((await readFigure(r1, "fig")).data, [{ y: [5] }]);
     const r2 = await executeRun(exp, { value: 5 }, {

@@ -9,6 +9,7 @@
  */
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { setupBackend } from "../backend.ts";
 import type {
   ClaimRow,
   Experiment,
@@ -51,6 +52,8 @@ export interface RunRecord {
   reused: boolean;
   /** Hash of the library code the run used. */
   codeVersion: string;
+  /** Compute backend the run trained on (e.g. `tfjs-node`, `wasm`). */
+  backend: string;
   /** ISO time the run finished. */
   finishedAt: string;
 }
@@ -237,7 +240,10 @@ export async function executeRun<C extends ExperimentConfig>(
 ): Promise<RunRecord> {
   const root = options.runsRoot ?? RUNS_ROOT;
   const code = await codeVersion();
-  const runId = await runIdFor(experiment.id, config, code);
+  // Backends differ in float rounding (and BatchNorm models amplify it), so a run on another
+  // backend is another run: the one the experiment will use is part of the id.
+  const backend = (await setupBackend(undefined, { quiet: true })).name;
+  const runId = await runIdFor(experiment.id, config, `${code}/${backend}`);
   const expDir = path.join(root, experiment.id);
   const finalDir = path.join(expDir, runId);
   if (!options.force && await exists(path.join(finalDir, "metrics.json"))) {
@@ -261,7 +267,7 @@ export async function executeRun<C extends ExperimentConfig>(
   await writeFileAtomic(
     path.join(partial, "config.json"),
     JSON.stringify(
-      { experiment: experiment.id, profile: options.profile, config, codeVersion: code },
+      { experiment: experiment.id, profile: options.profile, config, codeVersion: code, backend },
       null,
       2,
     ),
@@ -298,6 +304,7 @@ export async function executeRun<C extends ExperimentConfig>(
     seconds,
     reused: false,
     codeVersion: code,
+    backend,
     finishedAt,
   };
 }
@@ -317,6 +324,7 @@ export async function loadRun(dir: string): Promise<RunRecord> {
     seconds: m.seconds,
     reused: false,
     codeVersion: cfg.codeVersion,
+    backend: cfg.backend ?? "unknown",
     finishedAt: m.finishedAt,
   };
 }
