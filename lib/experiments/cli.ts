@@ -67,6 +67,7 @@ export async function main(args: string[]): Promise<number> {
           dir: record.dir,
           profile: record.profile,
           reused: record.reused,
+          backend: record.backend,
           seconds: record.seconds,
           config: record.config,
           metrics: record.metrics,
@@ -79,7 +80,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(
         `${record.experiment}: ${record.reused ? "reused" : "finished"} in ${
           record.seconds.toFixed(1)
-        } s -> ${record.dir}`,
+        } s on ${record.backend} -> ${record.dir}`,
       );
       for (const c of record.claims) {
         console.log(`  [${c.verdict}] ${c.claim}: expected ${c.expected}; ours ${c.ours}`);
