@@ -76,7 +76,10 @@ Deno.test("history CSV round trip", () => {
   assert.deepEqual(historyFromCsv(historyToCsv(h)), h);
 });
 
-function fakeExperiment(calls: { n: number }, failAt?: number): Experiment<{ value: number }> {
+function fakeExperiment(
+  calls: { n: number; sawCheckpoint?: boolean },
+  failAt?: number,
+): Experiment<{ value: number }> {
   return {
     id: "fake",
     title: "fake",
@@ -86,6 +89,14 @@ function fakeExperiment(calls: { n: number }, failAt?: number): Experiment<{ val
       calls.n++;
       await ctx.saveFigure("fig", { data: [{ y: [config.value] }] });
       await ctx.saveHistory("train", [{ epoch: 1, trainLoss: 1, valLoss: 2, seconds: 0 }]);
+      // Stands in for a trainer checkpoint: written before the failure, found by a retry.
+      const marker = `${await ctx.checkpointDir("m")}/epoch-1`;
+      try {
+        Deno.statSync(marker);
+        calls.sawCheckpoint = true;
+      } catch {
+        Deno.writeTextFileSync(marker, "1");
+      }
       if (failAt === calls.n) throw new Error("boom");
       return { metrics: { doubled: config.value * 2 }, claims: [] };
     },
@@ -139,10 +150,21 @@ Deno.test("executeRun writes a complete run, reuses it, re-runs with force, and 
     const names = [...Deno.readDirSync(path.join(root, "fake"))].map((e) => e.name);
     const complete = names.filter((n) => !n.startsWith("."));
     assert.equal(complete.length, 2, `only the two finished runs look complete: ${names}`);
-    assert.ok(
-      names.some((n) => n.includes(".partial-")),
-      "the failed run stays as a partial directory",
-    );
+    const partial = names.find((n) => n.endsWith(".partial"));
+    assert.ok(partial, `the failed run stays as a partial directory: ${names}`);
+    // What the failed attempt checkpointed is still there, and the next attempt continues in it.
+    const marker = path.join(root, "fake", partial!, "checkpoints", "m", "epoch-1");
+    assert.ok(Deno.statSync(marker).isFile);
+    const retry = { n: 0, sawCheckpoint: false };
+    const again = await executeRun(fakeExperiment(retry), { value: 9 }, {
+      profile: "smoke",
+      runsRoot: root,
+      quiet: true,
+    });
+    assert.equal(retry.sawCheckpoint, true, "the retry found the interrupted run's checkpoint");
+    assert.equal(again.metrics.doubled, 18);
+    const after = [...Deno.readDirSync(path.join(root, "fake"))].map((e) => e.name);
+    assert.ok(!after.some((n) => n.includes(".partial")), `no partial left: ${after}`);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -397,6 +397,7 @@ export const experiment: Experiment<CnnTsneConfig> = {
         seed: config.splitSeed,
         validation: { x: validation.images, y: validation.images },
         checkpointDir: await ctx.checkpointDir("cnn-bilinear"),
+        resume: true,
         label: "cnn-bilinear",
         progress: ctx.profile === "smoke" ? "none" : "auto",
       });

@@ -177,6 +177,7 @@ async function trainModel(
       seed: config.splitSeed,
       validation: { x: vx, y: vy },
       checkpointDir: await ctx.checkpointDir(name),
+      resume: true,
       label: name,
       progress: ctx.profile === "smoke" ? "none" : "auto",
     });

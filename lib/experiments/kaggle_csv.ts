@@ -643,6 +643,8 @@ async function trainOne(
       restoreBestWeights: true,
       label: `kaggle-csv ${activation} code`,
       progress: ctx.profile === "smoke" ? "none" : "auto",
+      checkpointDir: await ctx.checkpointDir(activation),
+      resume: true,
     });
     ctx.log(`kaggle-csv ${activation}: ${result.message}`);
     const history: HistoryRow[] = result.history.map((h) => ({ ...h }));

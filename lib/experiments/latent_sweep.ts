@@ -86,6 +86,8 @@ export interface TrainBottleneckOptions {
   label: string;
   /** Live progress (off in the smoke profile, where tests run quietly). */
   progress: "auto" | "none";
+  /** Checkpoint directory; an interrupted run continues from it. */
+  checkpointDir?: string;
 }
 
 /**
@@ -113,6 +115,8 @@ export async function trainBottleneck(
       restoreBestWeights: true,
       label: options.label,
       progress: options.progress,
+      checkpointDir: options.checkpointDir,
+      resume: options.checkpointDir !== undefined,
     });
     return { model, result };
   } catch (e) {
@@ -427,6 +431,7 @@ async function sweep(
       shuffleSeed: config.splitSeed,
       label: `latent-sweep d=${d}`,
       progress: ctx.profile === "smoke" ? "none" : "auto",
+      checkpointDir: await ctx.checkpointDir(`d${d}`),
     });
     try {
       ctx.log(`latent-sweep d=${d}: ${result.message}`);

@@ -182,6 +182,7 @@ async function trainOne(
       validation: { x: data.validation.flat, y: data.validation.flat },
       restoreBestWeights: true,
       checkpointDir: await ctx.checkpointDir(checkpointName),
+      resume: true,
       label: `${model.name}`,
       progress: config.verbose >= 1 && ctx.profile !== "smoke" ? "auto" : "none",
     });

@@ -1,6 +1,7 @@
 /**
  * Run directories: `outputs/runs/<experiment>/<run-id>/` with `config.json`, `metrics.json`,
  * histories, figures, images and checkpoints. A run is written into a hidden partial directory
+ * (which an interrupted run leaves behind and the next attempt continues from)
  * and renamed into place only when it completed, so a run that dies never looks complete. The
  * run id hashes the experiment, its configuration and the library's code, so a finished run with
  * the same inputs is reused instead of re-trained (unless forced).
@@ -230,8 +231,11 @@ export interface ExecuteRunOptions {
 
 /**
  * Runs an experiment with a resolved configuration, or reuses the finished run with the same
- * id. The run is written into `.<id>.partial-*` and renamed to `<id>` only after `metrics.json`
- * is in place; an error leaves the partial directory (named as such) and rethrows.
+ * id. The run is written into `.<id>.partial` and renamed to `<id>` only after `metrics.json`
+ * is in place; an error or an interruption leaves the partial directory (named as such), and
+ * the next run of the same id continues in it: experiments train with `resume: true` on the
+ * checkpoints of {@link RunContext.checkpointDir}, so finished models and epochs are kept.
+ * Two processes must not run the same id at once.
  */
 export async function executeRun<C extends ExperimentConfig>(
   experiment: Experiment<C>,
@@ -256,13 +260,15 @@ export async function executeRun<C extends ExperimentConfig>(
     return { ...record, reused: true };
   }
   await Deno.mkdir(expDir, { recursive: true });
-  // Leftovers of runs of the same id that died: they never became complete, remove them.
-  for await (const entry of Deno.readDir(expDir)) {
-    if (entry.name.startsWith(`.${runId}.partial-`)) {
-      await Deno.remove(path.join(expDir, entry.name), { recursive: true });
+  // A run of the same id that was interrupted left its partial directory: continue in it, so
+  // the models it finished (and the epochs it checkpointed) are not trained again.
+  const partial = path.join(expDir, `.${runId}.partial`);
+  if (await exists(partial)) {
+    if (!options.quiet) {
+      console.log(`${experiment.id}: continuing interrupted run ${runId} from its checkpoints`);
     }
+    await Deno.remove(path.join(partial, "metrics.json")).catch(() => {});
   }
-  const partial = path.join(expDir, `.${runId}.partial-${crypto.randomUUID().slice(0, 8)}`);
   await Deno.mkdir(partial, { recursive: true });
   await writeFileAtomic(
     path.join(partial, "config.json"),

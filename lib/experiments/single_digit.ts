@@ -380,6 +380,7 @@ async function singleDigit(
         shuffleSeed: config.splitSeed,
         label: `single-digit ${digit}-model`,
         progress: ctx.profile === "smoke" ? "none" : "auto",
+        checkpointDir: await ctx.checkpointDir(`digit${digit}`),
       });
       try {
         ctx.log(`single-digit ${digit}-model (${train.size} images): ${result.message}`);

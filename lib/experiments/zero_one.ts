@@ -196,6 +196,7 @@ async function zeroOne(
     shuffleSeed: config.splitSeed,
     label: "zero-one d=2",
     progress: ctx.profile === "smoke" ? "none" : "auto",
+    checkpointDir: await ctx.checkpointDir("d2"),
   });
   let codes: Float32Array;
   try {
