@@ -38,9 +38,9 @@ interface StepResult {
 }
 
 /**
- * One MSE step's gradients. Dropout draws its masks from `Math.random` (tfjs seeds its generator
- * from it when no seed is given), so it is replaced by a seeded generator for the step: both
- * backends then drop the same units.
+ * One MSE step's gradients. The zoo's dropout (SeededDropout) takes its masks from the model
+ * seed, so both backends drop the same units; `Math.random` is pinned too, so that nothing else
+ * tfjs might draw from it (an unseeded initialiser or op) can make the two steps differ.
  */
 function gradientsOfOneStep(model: Autoencoder, x: tf.Tensor): StepResult {
   const originalRandom = Math.random;
