@@ -9,7 +9,7 @@
  * @module
  */
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT } from "../paths.ts";
 import { setupBackend } from "../backend.ts";
 import type {
   ClaimRow,
@@ -21,11 +21,7 @@ import type {
   RunContext,
 } from "./types.ts";
 
-/** Repository root, resolved from this module (notebook cells cannot use `import.meta`). */
-export const REPO_ROOT: string = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../..",
-);
+export { REPO_ROOT };
 
 /** Default root of all run directories: env `AE_RUNS_DIR`, else `outputs/runs`. */
 export const RUNS_ROOT: string = Deno.env.get("AE_RUNS_DIR") ??

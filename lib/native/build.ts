@@ -63,7 +63,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT } from "../paths.ts";
 
 /** The libtensorflow version tfjs-node 4.22.0 was built for, and the wheel version used. */
 export const TENSORFLOW_VERSION = "2.9.1";
@@ -153,9 +153,9 @@ export interface NativePaths {
   packageLink: string;
 }
 
-/** The default repository root: two levels above this file (lib/native/). */
+/** The default repository root ({@link REPO_ROOT}). */
 export function defaultRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  return REPO_ROOT;
 }
 
 /** Paths used for `variant` under `root`. */

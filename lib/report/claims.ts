@@ -11,14 +11,11 @@
  * @module
  */
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT } from "../paths.ts";
 import type { ClaimRow } from "../experiments/types.ts";
 import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "../display.ts";
 
 export type { ClaimRow };
-
-/** Repository root, resolved from this module (notebook cells cannot use `import.meta`). */
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Default directory of claim records. */
 export const DEFAULT_CLAIMS_DIR: string = path.join(REPO_ROOT, "outputs", "reports", "claims");

@@ -8,13 +8,10 @@
  * @module
  */
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 
-/** Repository root, resolved from this module. */
-export const REPO_ROOT: string = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../..",
-);
+import { REPO_ROOT } from "../paths.ts";
+
+export { REPO_ROOT };
 
 /** The virtual environment used for Jupyter (ignored by git). */
 export const VENV_DIR: string = path.join(REPO_ROOT, ".venv");
