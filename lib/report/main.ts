@@ -11,12 +11,11 @@
 import { parseArgs } from "node:util";
 import { runReport } from "./run.ts";
 import { ensureJupyter } from "./setup.ts";
+import { PROFILES } from "../experiments/types.ts";
 
 const USAGE = `usage: deno task report [--profile smoke|quick|full] [--out DIR] [--timeout SECONDS]
                         [--verbose] [notebook ...]
   notebook: a path, a name in notebooks/ (with or without .ipynb) or a unique prefix (e.g. 03)`;
-
-const PROFILES = ["smoke", "quick", "full"];
 
 /**
  * Runs the CLI.
@@ -47,7 +46,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (!PROFILES.includes(values.profile)) {
+  if (!(PROFILES as readonly string[]).includes(values.profile)) {
     console.error(
       `report: --profile must be one of ${PROFILES.join(", ")}, got '${values.profile}'`,
     );
