@@ -23,6 +23,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
+import { fusedAdam } from "./fused_adam.ts";
 import pl from "nodejs-polars";
 import { shuffledIndices } from "./random.ts";
 import { createProgress, formatFieldValue, type ProgressMode } from "./progress.ts";
@@ -187,7 +188,11 @@ export function createOptimizer(name: OptimizerName, learningRate: number): tf.O
   }
   switch (name) {
     case "adam":
-      return tf.train.adam(learningRate);
+      // The same arithmetic either way (tested bit for bit). Fused saves ~1,000 op dispatches a
+      // step on the native backend, where each costs ~20 µs; on wasm its split is slow.
+      return tf.getBackend() === "tensorflow"
+        ? fusedAdam(learningRate)
+        : tf.train.adam(learningRate);
     case "sgd":
       return tf.train.sgd(learningRate);
     case "rmsprop":
