@@ -19,7 +19,11 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { registerCpuKernelFixes, registerWasmTrainingKernels } from "./kernels/mod.ts";
+import {
+  registerCpuKernelFixes,
+  registerNativeKernels,
+  registerWasmTrainingKernels,
+} from "./kernels/mod.ts";
 import { prepareTfjsNodeImport } from "./native/node_compat.ts";
 
 /** A backend `setupBackend` can be asked for; `"auto"` tries the others fastest first. */
@@ -241,6 +245,7 @@ async function activateNode(
   if (!(await tf.setBackend("tensorflow"))) {
     throw new Error(`the "tensorflow" backend failed to initialise`);
   }
+  registerNativeKernels();
   // NodeJSKernelBackend sets `isUsingGpuDevice` (a boolean) from libtensorflow, and
   // `isGPUPackage` when the backend came from tfjs-node-gpu.
   const backend = tf.backend() as unknown as { isUsingGpuDevice?: unknown; isGPUPackage?: unknown };

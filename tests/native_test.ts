@@ -173,3 +173,82 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "tfjs-node Step and the ReLU gradient (native ReluGrad) equal cpu (needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    const special = [NaN, -1, 0, -0, 2, Infinity, -Infinity, 1e-30, -1e-30];
+    const steps = () => {
+      const x = tf.tensor1d(special);
+      return [tf.step(x), tf.step(x, 0.25)];
+    };
+    const [gotStep, gotStepAlpha] = await on("tensorflow", steps);
+    const [wantStep, wantStepAlpha] = await on("cpu", steps);
+    assert.deepEqual(gotStep, wantStep, "step, alpha 0 (NaN stays NaN)");
+    assert.deepEqual(gotStepAlpha, wantStepAlpha, "step, alpha 0.25");
+
+    const gradient = () => {
+      const x = tf.tensor2d(values(64 * 50, 4, -1, 1), [64, 50]);
+      const w = tf.tensor2d(values(64 * 50, 5, -2, 2), [64, 50]);
+      return [tf.grad((v: tf.Tensor) => tf.relu(v).mul(w).sum())(x)];
+    };
+    const got = await on("tensorflow", gradient);
+    const want = await on("cpu", gradient);
+    assert.deepEqual(got[0], want[0], "d relu(x) . w / dx");
+    // The native kernel really ran (not tfjs's dy * step(x)).
+    await tf.setBackend("tensorflow");
+    const { kernelNames } = await tf.profile(() => tf.dispose(gradient()));
+    assert.ok(kernelNames.includes("AeReluGrad"), kernelNames.join(", "));
+    assert.ok(!kernelNames.includes("Step"), kernelNames.join(", "));
+    // Backends without the kernel keep tfjs's formula, NaN included.
+    const [cpuNan] = await on(
+      "cpu",
+      () => [tf.grad((v: tf.Tensor) => tf.relu(v).sum())(tf.tensor1d([NaN, 1, -1]))],
+    );
+    assert.deepEqual(Array.from(cpuNan), [NaN, 1, 0]);
+  },
+});
+
+Deno.test({
+  name: "tfjs-node: fusedAdam (the trainer's Adam there) equals tfjs Adam (needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    const { createOptimizer } = await import("../lib/train.ts");
+    const { FusedAdamOptimizer } = await import("../lib/fused_adam.ts");
+    assert.ok(createOptimizer("adam", 0.01) instanceof FusedAdamOptimizer);
+    const run = (optimizer: tf.Optimizer) => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [20], units: 16, activation: "relu" }),
+          tf.layers.batchNormalization(),
+          tf.layers.dense({ units: 20, activation: "sigmoid" }),
+        ],
+      });
+      model.setWeights(
+        model.getWeights().map((w, i) => tf.tensor(values(w.size, 10 + i, -0.4, 0.4), w.shape)),
+      );
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      for (let s = 0; s < 6; s++) {
+        tf.tidy(() => {
+          const x = tf.tensor2d(values(32 * 20, 30 + s, 0, 1), [32, 20]);
+          optimizer.minimize(
+            () => tf.losses.meanSquaredError(x, model.apply(x, { training: true }) as tf.Tensor),
+            false,
+            vars,
+          );
+        });
+      }
+      const after = model.getWeights().map((w) => w.clone());
+      optimizer.dispose();
+      model.dispose();
+      return after;
+    };
+    const got = await on("tensorflow", () => run(createOptimizer("adam", 0.01)));
+    const want = await on("tensorflow", () => run(tf.train.adam(0.01)));
+    assert.equal(got.length, want.length);
+    want.forEach((w, i) => assert.deepEqual(got[i], w, `weight ${i} after 6 steps`));
+  },
+});

@@ -19,12 +19,16 @@ import {
 } from "./resize_nearest_neighbor_grad.ts";
 import { batchMatMulConfig } from "./batch_mat_mul.ts";
 import { replacedWasmKernels, WASM } from "./wasm_backend.ts";
+import { NATIVE, nativeStepConfig } from "./native_step.ts";
+import { nativeReluGradConfig, reluGradientConfig } from "./relu_grad.ts";
 
 export { conv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
 export { conv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
 export { batchMatMulConfig } from "./batch_mat_mul.ts";
 export { type KernelVariant, kernelVariant, setKernelVariant } from "./variant.ts";
 export { maxPoolGradConfig } from "./max_pool_grad.ts";
+export { NATIVE, nativeStepConfig } from "./native_step.ts";
+export { nativeReluGradConfig, RELU_GRAD, reluGradientConfig } from "./relu_grad.ts";
 export {
   resizeNearestNeighborGradConfig,
   resizeNearestNeighborGradCpuConfig,
@@ -106,4 +110,24 @@ export function registerCpuKernelFixes(): void {
     tf.registerKernel(config);
   }
   cpuFixed = true;
+}
+
+let nativeRegistered = false;
+
+/**
+ * Speeds up ReLU's gradient on the "tensorflow" backend: registers TensorFlow's `ReluGrad` as
+ * {@link RELU_GRAD} with the `Relu` gradient that uses it ({@link reluGradientConfig}; other
+ * backends keep tfjs's formula), and replaces tfjs-node's seven-op `Step` with
+ * {@link nativeStepConfig}. Idempotent; `setupBackend` calls it after loading tfjs-node(-gpu).
+ * Does nothing when the backend's `Step` is not registered (tfjs-node not loaded).
+ */
+export function registerNativeKernels(): void {
+  if (nativeRegistered) return;
+  const original = tf.getKernel(tf.Step, NATIVE);
+  if (original === undefined) return;
+  tf.unregisterKernel(tf.Step, NATIVE);
+  tf.registerKernel(nativeStepConfig(original));
+  tf.registerKernel(nativeReluGradConfig);
+  tf.registerGradient(reluGradientConfig);
+  nativeRegistered = true;
 }
