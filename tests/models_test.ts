@@ -362,19 +362,23 @@ function maxAbs(a: Float32Array | Int32Array | Uint8Array, b: Float32Array): num
 }
 
 Deno.test("torchConv2d equals PyTorch Conv2d arithmetic (stride 2, symmetric padding)", () => {
+  // Stride 1 with 2p = k - 1 takes the 'same' path, the others pad explicitly.
   const cases = [
-    { h: 28, cin: 1, cout: 8, s: 2, p: 1 },
-    { h: 14, cin: 8, cout: 16, s: 2, p: 1 },
-    { h: 7, cin: 16, cout: 32, s: 2, p: 0 },
-    { h: 9, cin: 3, cout: 4, s: 1, p: 1 },
+    { h: 28, cin: 1, cout: 8, s: 2, p: 1, k: 3 },
+    { h: 14, cin: 8, cout: 16, s: 2, p: 1, k: 3 },
+    { h: 7, cin: 16, cout: 32, s: 2, p: 0, k: 3 },
+    { h: 9, cin: 3, cout: 4, s: 1, p: 1, k: 3 },
+    { h: 8, cin: 2, cout: 3, s: 1, p: 2, k: 5 },
+    { h: 8, cin: 2, cout: 3, s: 1, p: 1, k: 5 },
+    { h: 8, cin: 2, cout: 3, s: 1, p: 2, k: 3 },
   ];
-  for (const [idx, { h, cin, cout, s, p }] of cases.entries()) {
+  for (const [idx, { h, cin, cout, s, p, k }] of cases.entries()) {
     const input = tf.input({ shape: [h, h, cin] });
     const model = tf.model({
       inputs: input,
       outputs: torchConv2d(
         input,
-        { filters: cout, kernelSize: 3, stride: s, padding: p },
+        { filters: cout, kernelSize: k, stride: s, padding: p },
         paramInit("torch", idx),
       ),
     });
@@ -382,7 +386,7 @@ Deno.test("torchConv2d equals PyTorch Conv2d arithmetic (stride 2, symmetric pad
     const xs = randomArray(2 * h * h * cin, 100 + idx);
     const y = model.predict(tf.tensor(xs, shape)) as tf.Tensor;
     const [kernel, bias] = model.getWeights().map((t) => t.dataSync() as Float32Array);
-    const ref = naiveConv(xs, shape, kernel, bias, 3, cout, s, p);
+    const ref = naiveConv(xs, shape, kernel, bias, k, cout, s, p);
     assert.deepEqual(y.shape, ref.shape, `case ${idx}`);
     assert.ok(maxAbs(y.dataSync(), ref.data) < 1e-5, `case ${idx}`);
   }
