@@ -22,7 +22,11 @@ export async function predictFlat(
   const parts: Float32Array[] = [];
   for (let start = 0; start < x.shape[0]; start += batchSize) {
     const size = Math.min(batchSize, x.shape[0] - start);
-    const y = tf.tidy(() => model.predict(tf.slice(x, start, size)) as tf.Tensor);
+    // predict's own batchSize defaults to 32: 16 forward passes per 512 rows, each with its
+    // fixed per-call cost; one pass per chunk made encoding 10k images several times faster.
+    const y = tf.tidy(() =>
+      model.predict(tf.slice(x, start, size), { batchSize: size }) as tf.Tensor
+    );
     parts.push((await y.data()) as Float32Array);
     y.dispose();
   }
