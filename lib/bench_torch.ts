@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { type BackendName, setupBackend } from "./backend.ts";
 import { MNIST_FILES, MNIST_PIXELS, resolveMnistDir } from "./data/mnist.ts";
 import { readIdxImages } from "./data/idx.ts";
+import { createOptimizer } from "./train.ts";
 import { countTrainableParams, inputShapeOf, zoo } from "./models/mod.ts";
 
 // Not imported from bench.ts: bench.ts imports this module from its top-level await, and a
@@ -308,7 +309,7 @@ function tfjsTrainer(name: string, pixels: Uint8Array, batchSize: number, pool: 
     const values = Float32Array.from(pixels.subarray(i * size, (i + 1) * size), (v) => v / 255);
     return tf.tensor(values, shape);
   });
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = createOptimizer("adam", 1e-3); // what the trainer uses on this backend
   let next = 0;
   let lastLoss = NaN;
   /** Runs `count` steps; returns the seconds of each. */
@@ -347,7 +348,8 @@ function tfjsTrainer(name: string, pixels: Uint8Array, batchSize: number, pool: 
     try {
       const start = performance.now();
       for (const x of inputs) {
-        const out = model.encoder.predict(x) as tf.Tensor;
+        // One forward pass per batch (predict would cut it again into its default 32 rows).
+        const out = model.encoder.predict(x, { batchSize: x.shape[0] }) as tf.Tensor;
         await out.data();
         out.dispose();
       }
