@@ -11,7 +11,12 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setupBackend } from "../lib/backend.ts";
-import { napiBuildVersion, NATIVE_LIBRARIES, nativePaths } from "../lib/native/build.ts";
+import {
+  defaultCpuVariant,
+  napiBuildVersion,
+  NATIVE_LIBRARIES,
+  nativePaths,
+} from "../lib/native/build.ts";
 import { prepareTfjsNodeImport } from "../lib/native/node_compat.ts";
 
 /** Independent of lib/: the addon and the libraries it needs, where `deno task native` puts them. */
@@ -81,6 +86,18 @@ Deno.test("nativePaths keeps everything under .native/ and the npm package", () 
   assert.equal(gpu.tensorflowDir, "/repo/.native/tensorflow-2.9.1");
   assert.equal(gpu.packageLink, "/repo/node_modules/@tensorflow/tfjs-node-gpu");
   assert.notEqual(cpu.buildDir, gpu.buildDir);
+  const avx512 = nativePaths("avx512", "/repo");
+  assert.equal(avx512.tensorflowDir, "/repo/.native/intel-tensorflow-avx512-2.9.1");
+  assert.equal(avx512.packageLink, cpu.packageLink);
+  assert.notEqual(avx512.buildDir, cpu.buildDir);
+});
+
+Deno.test("defaultCpuVariant picks Intel's AVX-512 build only where the CPU has avx512f", () => {
+  const info = (flags: string) => `processor\t: 0\nmodel name\t: X\nflags\t\t: ${flags}\n`;
+  assert.equal(defaultCpuVariant(info("fpu sse2 avx avx2 fma avx512f avx512bw")), "avx512");
+  assert.equal(defaultCpuVariant(info("fpu sse2 avx avx2 fma")), "cpu");
+  assert.equal(defaultCpuVariant(info("fpu avx512_bf16")), "cpu"); // not avx512f itself
+  assert.equal(defaultCpuVariant(""), "cpu");
 });
 
 Deno.test("prepareTfjsNodeImport restores util.isNullOrUndefined for tfjs-node", () => {

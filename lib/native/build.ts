@@ -35,6 +35,13 @@
  * Under Deno, tfjs-node also needs `util.isNullOrUndefined` back (see `node_compat.ts`);
  * `setupBackend` in `lib/backend.ts` does that before importing the package.
  *
+ * **Intel's AVX-512 build (`--variant avx512`, the default where /proc/cpuinfo lists `avx512f`).**
+ * PyPI's `tensorflow-cpu` is compiled for AVX only. `intel-tensorflow-avx512==2.9.1` is the same
+ * TensorFlow release with the same C API, compiled for AVX-512 with oneDNN; the same addon source
+ * builds against it. Its library also needs Intel's OpenMP runtime `libiomp5.so`, taken from the
+ * `intel-openmp` wheel into `deps/lib/`. Measured on this project's 2-core Xeon: see README,
+ * Performance.
+ *
  * **GPU (`--gpu`; built here and verified on the CPU only: no GPU on this machine; 40 s, 926 MB
  * extracted).** The same recipe with the `tensorflow==2.9.1` wheel (CUDA kernels inside
  * `_pywrap_tensorflow_internal.so`) installs into `@tensorflow/tfjs-node-gpu`. At run time libtensorflow 2.9 `dlopen`s CUDA 11.2 and cuDNN 8.1
@@ -71,22 +78,55 @@ export const TENSORFLOW_VERSION = "2.9.1";
 /** CPython tag of the wheel downloaded (TF 2.9.1 has no wheel for newer Pythons). */
 export const WHEEL_PYTHON_VERSION = "3.10";
 
-/** Which TensorFlow build: the CPU wheel for tfjs-node, the CUDA wheel for tfjs-node-gpu. */
-export type NativeVariant = "cpu" | "gpu";
+/**
+ * Which TensorFlow build: the CPU wheel or Intel's AVX-512 build of the same version for
+ * tfjs-node, the CUDA wheel for tfjs-node-gpu.
+ */
+export type NativeVariant = "cpu" | "avx512" | "gpu";
 
 /** Names that belong to one {@link NativeVariant}. */
 export interface NativeVariantSpec {
   /** PyPI project whose wheel carries the libraries. */
-  pypiProject: "tensorflow-cpu" | "tensorflow";
+  pypiProject: "tensorflow-cpu" | "intel-tensorflow-avx512" | "tensorflow";
   /** npm package whose addon is built. */
   npmPackage: "@tensorflow/tfjs-node" | "@tensorflow/tfjs-node-gpu";
+  /**
+   * A further library the TensorFlow libraries load, from another PyPI wheel (project, path of
+   * the library inside that wheel).
+   */
+  runtime?: { pypiProject: string; member: string };
 }
 
 /** The PyPI wheel and npm package of each variant. */
 export const NATIVE_VARIANTS: Readonly<Record<NativeVariant, NativeVariantSpec>> = {
   cpu: { pypiProject: "tensorflow-cpu", npmPackage: "@tensorflow/tfjs-node" },
+  // Intel's build (oneDNN, compiled for AVX-512) links Intel's OpenMP runtime.
+  avx512: {
+    pypiProject: "intel-tensorflow-avx512",
+    npmPackage: "@tensorflow/tfjs-node",
+    runtime: { pypiProject: "intel-openmp==2024.2.3", member: "*/lib/libiomp5.so" },
+  },
   gpu: { pypiProject: "tensorflow", npmPackage: "@tensorflow/tfjs-node-gpu" },
 };
+
+/**
+ * The CPU variant for this machine: `"avx512"` where the CPU has AVX-512 (Intel's build was
+ * faster there: see README, Performance), else `"cpu"`.
+ *
+ * @param cpuinfo Text of /proc/cpuinfo (default: read it; unreadable counts as no AVX-512).
+ */
+export function defaultCpuVariant(cpuinfo?: string): "cpu" | "avx512" {
+  let text = cpuinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      text = "";
+    }
+  }
+  const flags = text.split("\n").find((line) => line.startsWith("flags"));
+  return flags !== undefined && /\bavx512f\b/.test(flags) ? "avx512" : "cpu";
+}
 
 /** The shared libraries the addon needs, as installed in `<package>/deps/lib/`. */
 export const NATIVE_LIBRARIES: readonly string[] = [
@@ -97,7 +137,7 @@ export const NATIVE_LIBRARIES: readonly string[] = [
 
 /** Options of {@link buildNative}. */
 export interface NativeBuildOptions {
-  /** Default "cpu". */
+  /** Default: {@link defaultCpuVariant}. */
   variant?: NativeVariant;
   /** Repository root (holds deno.json and node_modules/); default: two levels above this file. */
   root?: string;
@@ -198,9 +238,11 @@ export function napiBuildVersion(packageJson: unknown, runtimeNapi: number): num
  * @throws with the failing command and its last output lines when a step fails.
  */
 export async function buildNative(options: NativeBuildOptions = {}): Promise<NativeBuildResult> {
-  const variant = options.variant ?? "cpu";
+  const variant = options.variant ?? defaultCpuVariant();
   if (!(variant in NATIVE_VARIANTS)) {
-    throw new Error(`unknown variant ${JSON.stringify(variant)}; expected "cpu" or "gpu"`);
+    throw new Error(
+      `unknown variant ${JSON.stringify(variant)}; expected "cpu", "avx512" or "gpu"`,
+    );
   }
   const spec = NATIVE_VARIANTS[variant];
   const root = resolve(options.root ?? defaultRoot());
@@ -228,6 +270,10 @@ export async function buildNative(options: NativeBuildOptions = {}): Promise<Nat
 
   const wheel = await step("wheel", () => ensureWheel(spec, paths, options.wheel, force));
   await step("extract", () => ensureExtracted(wheel, paths.tensorflowDir, force));
+  if (spec.runtime !== undefined) {
+    const runtime = spec.runtime;
+    await step("runtime", () => ensureRuntime(runtime, paths, force));
+  }
   const stub = await step("pystub", () => ensurePythonStub(paths, force));
   const addon = await step("compile", () => ensureAddon(packageDir, paths, napiVersion, force));
   const addonPath = await step(
@@ -349,6 +395,63 @@ async function ensureExtracted(
   await Deno.remove(tensorflowDir, { recursive: true }).catch(() => {});
   await Deno.rename(tmp, tensorflowDir);
   return { value: tensorflowDir, skipped: false };
+}
+
+/** Runtime libraries {@link ensureRuntime} adds to the extracted `lib/`. */
+const RUNTIME_LIBRARY = /^libiomp5\.so$/;
+
+/**
+ * Downloads the wheel of `runtime` and copies its library into the extracted TensorFlow `lib/`
+ * (so the addon's RUNPATH and the install step find it like the others).
+ */
+async function ensureRuntime(
+  runtime: { pypiProject: string; member: string },
+  paths: NativePaths,
+  force: boolean,
+): Promise<{ value: string; skipped: boolean }> {
+  const name = runtime.member.split("/").pop()!;
+  const target = join(paths.tensorflowDir, "lib", name);
+  if (!force && existsSync(target)) return { value: target, skipped: true };
+  const dir = join(paths.wheelDir, "runtime");
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir, { recursive: true });
+  await run("python3", [
+    "-m",
+    "pip",
+    "download",
+    "--no-deps",
+    "--only-binary=:all:",
+    "--platform",
+    "manylinux2014_x86_64",
+    runtime.pypiProject,
+    "-d",
+    dir,
+  ], { hint: "needs python3 with pip and access to PyPI" });
+  const wheel = readdirSync(dir).find((f) => f.endsWith(".whl"));
+  if (wheel === undefined) throw new Error(`pip downloaded no wheel of ${runtime.pypiProject}`);
+  const out = join(dir, "x");
+  await run("unzip", ["-q", "-o", join(dir, wheel), runtime.member, "-d", out], {
+    hint: "needs unzip (apt-get install unzip)",
+  });
+  const found = findFile(out, name);
+  if (found === null) throw new Error(`${wheel} has no ${runtime.member}`);
+  await Deno.copyFile(found, `${target}.tmp`);
+  await Deno.rename(`${target}.tmp`, target);
+  await Deno.remove(dir, { recursive: true });
+  return { value: target, skipped: false };
+}
+
+/** First file called `name` under `dir` (depth first), or null. */
+function findFile(dir: string, name: string): string | null {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name === name) return path;
+    if (entry.isDirectory()) {
+      const found = findFile(path, name);
+      if (found !== null) return found;
+    }
+  }
+  return null;
 }
 
 /** The Python C API names the TensorFlow library expects a Python interpreter to define. */
@@ -514,6 +617,12 @@ async function install(
   for (const name of ["_pywrap_tensorflow_internal.so", "libtensorflow_framework.so.2"]) {
     await linkOrCopy(join(tensorflowDir, "lib", name), join(libDir, name));
   }
+  // A runtime library of the variant (libiomp5.so for Intel's build) sits beside them; one left
+  // from another variant is harmless (nothing else loads it).
+  const libs = join(tensorflowDir, "lib");
+  for (const name of readdirSync(libs).filter((f) => RUNTIME_LIBRARY.test(f))) {
+    await linkOrCopy(join(libs, name), join(libDir, name));
+  }
   return { value: addonPath, skipped: false };
 }
 
@@ -558,11 +667,21 @@ async function run(
   return { stdout, stderr };
 }
 
+/** `--variant`: "cpu", "avx512", or absent for {@link defaultCpuVariant}. */
+function parseCpuVariant(value: string | undefined): "cpu" | "avx512" {
+  if (value === undefined) return defaultCpuVariant();
+  if (value !== "cpu" && value !== "avx512") {
+    throw new Error(`--variant must be cpu or avx512, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       gpu: { type: "boolean", default: false },
+      variant: { type: "string" },
       wheel: { type: "string" },
       force: { type: "boolean", default: false },
       "no-verify": { type: "boolean", default: false },
@@ -572,9 +691,11 @@ if (import.meta.main) {
   });
   if (values.help) {
     console.log(
-      "deno task native [--gpu] [--wheel FILE] [--force] [--no-verify] [--optional]\n" +
-        "Builds @tensorflow/tfjs-node's addon against TensorFlow 2.9.1 from PyPI " +
-        "(--gpu: tfjs-node-gpu from the CUDA wheel). --optional: a failed build is a one-line " +
+      "deno task native [--gpu] [--variant cpu|avx512] [--wheel FILE] [--force] [--no-verify] " +
+        "[--optional]\n" +
+        "Builds @tensorflow/tfjs-node's addon against TensorFlow 2.9.1 from PyPI: " +
+        "intel-tensorflow-avx512 where the CPU has AVX-512, else tensorflow-cpu (--variant " +
+        "overrides; --gpu: tfjs-node-gpu from the CUDA wheel). --optional: a failed build is a one-line " +
         "warning and exit 0 (the library then runs on wasm); used by the test and report tasks.",
     );
     Deno.exit(0);
@@ -582,7 +703,7 @@ if (import.meta.main) {
   const t0 = performance.now();
   try {
     const result = await buildNative({
-      variant: values.gpu ? "gpu" : "cpu",
+      variant: values.gpu ? "gpu" : parseCpuVariant(values.variant),
       wheel: values.wheel,
       force: values.force,
       verify: !values["no-verify"],
