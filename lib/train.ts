@@ -33,6 +33,8 @@ import {
   type NamedTensor,
   saveTrainingCheckpoint,
 } from "./checkpoint.ts";
+import { autoWorkers } from "./parallel/auto.ts";
+import type { DataParallel } from "./parallel/mod.ts";
 
 /** A loss on a batch: the mean over all elements, so batch means average to the data mean. */
 export type LossFunction = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
@@ -88,6 +90,17 @@ export interface TrainOptions {
   label?: string;
   /** Called after each epoch (after its checkpoint), e.g. to save reconstructions. */
   onEpochEnd?: (record: EpochRecord, model: tf.LayersModel) => void | Promise<void>;
+  /**
+   * Threads per training step. 1: the plain step. N >= 2 splits each batch over the main
+   * thread and N - 1 Workers (`lib/parallel/`; wasm or cpu backend, a named loss). The
+   * gradient is the full batch's up to float rounding without BatchNorm and dropout;
+   * BatchNorm normalises each part on its own and dropout masks follow per-worker seed
+   * streams, so such runs equal one-thread runs in expectation only. Default `"auto"`: 2
+   * where that measured faster and changes nothing but rounding (convolutional models
+   * without BatchNorm or dropout on wasm, {@link autoWorkers}), else 1; if the Workers cannot
+   * start it warns and trains on one thread. A resumed run may use another value.
+   */
+  workers?: number | "auto";
 }
 
 /** One epoch of training. */
@@ -279,6 +292,15 @@ function validateOptions(x: tf.Tensor, y: tf.Tensor, options: TrainOptions): voi
   if (options.resume && !options.checkpointDir) {
     throw new RangeError("resume: true needs a checkpointDir to resume from");
   }
+  if (options.workers !== undefined && options.workers !== "auto") {
+    checkPositiveInteger(options.workers, "workers");
+    if (options.workers > 1 && typeof options.loss === "function") {
+      throw new RangeError(
+        `workers: ${options.workers} needs a named loss ("mse" or "bce"): Workers cannot ` +
+          "receive a function",
+      );
+    }
+  }
 }
 
 /**
@@ -405,6 +427,7 @@ export async function trainAutoencoder(
   let bestWeights: tf.Tensor[] | null = null;
   let lastGoodWeights: tf.Tensor[] = [];
   let progress: ReturnType<typeof createProgress> | null = null;
+  let parallel: DataParallel | null = null;
 
   try {
     if (options.resume && checkpointDir && await hasTrainingCheckpoint(checkpointDir)) {
@@ -427,6 +450,19 @@ export async function trainAutoencoder(
     }
     const monitorName = monitor === "val" ? "val loss" : "train loss";
     let nonFinite: string | null = null;
+    const auto = (options.workers ?? "auto") === "auto";
+    const workers = auto ? autoWorkers(model, options.loss) : options.workers as number;
+    if (workers > 1 && startEpoch <= lastEpoch) {
+      // Loaded only here: the Workers' module imports this one (for lossFunction).
+      const { startDataParallel } = await import("./parallel/mod.ts");
+      try {
+        parallel = await startDataParallel(model, { workers, loss: options.loss as LossName });
+      } catch (err) {
+        if (!auto) throw err;
+        // The default must never make training fail where one thread works.
+        console.warn(`workers "auto": training on one thread (${(err as Error).message})`);
+      }
+    }
 
     for (let epoch = startEpoch; epoch <= lastEpoch; epoch++) {
       const started = performance.now();
@@ -435,21 +471,34 @@ export async function trainAutoencoder(
       for (let b = 0; b < batchesPerEpoch; b++) {
         const start = b * batchSize;
         const size = Math.min(batchSize, n - start);
-        const cost = tf.tidy(() => {
-          const xb = order
-            ? tf.gather(x, tf.tensor1d(order.subarray(start, start + size), "int32"))
-            : tf.slice(x, start, size);
-          const yb = order
-            ? tf.gather(y, tf.tensor1d(order.subarray(start, start + size), "int32"))
-            : tf.slice(y, start, size);
-          return optimizer.minimize(
-            () => loss(yb, model.apply(xb, { training: true }) as tf.Tensor),
-            true,
-            trainable,
-          )!;
-        });
-        const [value] = await cost.data();
-        cost.dispose();
+        // This batch: rows start..start+size of the epoch's order.
+        const batchOf = (t: tf.Tensor) =>
+          order
+            ? tf.gather(t, tf.tensor1d(order.subarray(start, start + size), "int32"))
+            : tf.slice(t, start, size);
+        let value: number;
+        if (parallel === null) {
+          const cost = tf.tidy(() => {
+            const xb = batchOf(x);
+            const yb = batchOf(y);
+            return optimizer.minimize(
+              () => loss(yb, model.apply(xb, { training: true }) as tf.Tensor),
+              true,
+              trainable,
+            )!;
+          });
+          [value] = await cost.data();
+          cost.dispose();
+        } else {
+          // The same batch; its gradient is computed in parts across the Workers.
+          const xb = tf.tidy(() => batchOf(x));
+          const yb = y === x ? xb : tf.tidy(() => batchOf(y));
+          try {
+            value = await parallel.step(optimizer, xb, yb);
+          } finally {
+            tf.dispose(yb === xb ? [xb] : [xb, yb]);
+          }
+        }
         if (!Number.isFinite(value)) {
           nonFinite = `epoch ${epoch} batch ${b + 1}: loss is ${describeValue(value)}`;
           break;
@@ -564,6 +613,7 @@ export async function trainAutoencoder(
   } finally {
     // Only reached with a live progress when an error is on its way out: do not mask it.
     await progress?.finish("training stopped by an error").catch(() => {});
+    parallel?.close();
     tf.dispose(bestWeights ?? []);
     tf.dispose(lastGoodWeights);
     optimizer.dispose();
