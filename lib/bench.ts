@@ -1,12 +1,14 @@
 /**
  * Training-speed benchmark of the model zoo: `deno task bench [--backend B] [--models a,b]
- * [--batches N] [--batch-size 64] [--warmup 2] [--json]`.
+ * [--batches N] [--batch-size 64] [--warmup 2] [--workers 1] [--json]`.
  *
  * Each model is built (seed 0), trained for a few warm-up batches that are not timed (kernel
  * set-up, wasm compilation), then for `--batches` timed batches of synthetic data in [0, 1] with
  * Adam and MSE in training mode. Reported per model: milliseconds per batch, samples per second,
  * and the seconds one 60,000-image epoch would take at that rate. The training step is written
  * here (`optimizer.minimize`) so the numbers measure the model and backend, not a trainer.
+ * `--workers N` (N >= 2, wasm or cpu backend) times the data-parallel step of `lib/parallel/`
+ * instead: each batch split over the main thread and N - 1 Workers (Worker start-up untimed).
  *
  * `--vs-torch` instead compares each model with its PyTorch twin, taking turns in one run
  * (`[--rounds 3] [--threads 2]`; `--batches` then counts batches per side per round, default 4);
@@ -19,6 +21,7 @@ import { parseArgs } from "node:util";
 import { type BackendName, parseBackendName, setupBackend } from "./backend.ts";
 import { countTrainableParams, inputShapeOf, zoo } from "./models/mod.ts";
 import { mulberry32 } from "./random.ts";
+import type { DataParallel } from "./parallel/mod.ts";
 
 /** Images in one MNIST training epoch. */
 export const EPOCH_SAMPLES = 60_000;
@@ -35,6 +38,8 @@ export interface BenchOptions {
   batchSize?: number;
   /** Untimed warm-up batches per model (default 2). */
   warmup?: number;
+  /** Threads per training step (default 1); >= 2 uses `lib/parallel/`'s data-parallel step. */
+  workers?: number;
   /** Print the backend line and progress (default true). */
   verbose?: boolean;
 }
@@ -67,6 +72,8 @@ export interface BenchReport {
   batches: number;
   /** Untimed warm-up batches per model. */
   warmup: number;
+  /** Threads per training step (1: the plain `optimizer.minimize` step). */
+  workers: number;
   /** Per-model results, in the order asked for. */
   models: ModelBenchResult[];
 }
@@ -81,14 +88,14 @@ function checkCount(value: number, what: string, min: number): void {
  * Times training of one zoo model on the active backend.
  *
  * @param name Zoo model name.
- * @param options Batch size, timed and warm-up batches.
+ * @param options Batch size, timed and warm-up batches, threads per step (default 1).
  * @returns Timings (or `error` if a step threw, e.g. a kernel missing on this backend).
  */
 export async function benchmarkModel(
   name: string,
-  options: { batches: number; batchSize: number; warmup: number },
+  options: { batches: number; batchSize: number; warmup: number; workers?: number },
 ): Promise<ModelBenchResult> {
-  const { batches, batchSize, warmup } = options;
+  const { batches, batchSize, warmup, workers = 1 } = options;
   if (!Object.hasOwn(zoo, name)) {
     throw new RangeError(`bench: unknown model "${name}"; valid: ${Object.keys(zoo).join(", ")}`);
   }
@@ -103,7 +110,9 @@ export async function benchmarkModel(
     () => tf.tensor(Float32Array.from({ length: size }, () => random()), shape),
   );
   const optimizer = tf.train.adam(1e-3);
+  let parallel: DataParallel | null = null;
   const step = async (x: tf.Tensor): Promise<number> => {
+    if (parallel !== null) return await parallel.step(optimizer, x, x);
     const loss = optimizer.minimize(
       () =>
         tf.losses.meanSquaredError(
@@ -118,6 +127,10 @@ export async function benchmarkModel(
     return value;
   };
   try {
+    if (workers > 1) {
+      const { startDataParallel } = await import("./parallel/mod.ts");
+      parallel = await startDataParallel(model.autoencoder, { workers, loss: "mse" });
+    }
     for (let i = 0; i < warmup; i++) await step(pool[i % pool.length]);
     let lastLoss = NaN;
     const start = performance.now();
@@ -144,6 +157,7 @@ export async function benchmarkModel(
       error: message,
     };
   } finally {
+    parallel?.close();
     tf.dispose(pool);
     optimizer.dispose();
     model.autoencoder.dispose();
@@ -157,8 +171,9 @@ export async function benchmarkModel(
  * @returns The report (also what `--json` prints).
  */
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
-  const { batches = 10, batchSize = 64, warmup = 2, verbose = true } = options;
+  const { batches = 10, batchSize = 64, warmup = 2, workers = 1, verbose = true } = options;
   checkCount(batches, "batches", 1);
+  checkCount(workers, "workers", 1);
   checkCount(batchSize, "batch size", 1);
   checkCount(warmup, "warmup", 0);
   const models = options.models ?? Object.keys(zoo);
@@ -174,9 +189,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const results: ModelBenchResult[] = [];
   for (const name of models) {
     if (verbose) console.error(`bench: ${name} ...`);
-    results.push(await benchmarkModel(name, { batches, batchSize, warmup }));
+    results.push(await benchmarkModel(name, { batches, batchSize, warmup, workers }));
   }
-  return { backend: choice.name, batch_size: batchSize, batches, warmup, models: results };
+  return { backend: choice.name, batch_size: batchSize, batches, warmup, workers, models: results };
 }
 
 /**
@@ -203,7 +218,8 @@ export function formatBenchTable(report: BenchReport): string {
       .trimEnd();
   return [
     `backend ${report.backend}, batch size ${report.batch_size}, ${report.batches} timed ` +
-    `batches after ${report.warmup} warm-up`,
+    `batches after ${report.warmup} warm-up` +
+    (report.workers > 1 ? `, data-parallel over ${report.workers} threads` : ""),
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
@@ -228,6 +244,7 @@ export function parseBenchArgs(
       batches: { type: "string" },
       "batch-size": { type: "string" },
       warmup: { type: "string" },
+      workers: { type: "string" },
       json: { type: "boolean", default: false },
       "vs-torch": { type: "boolean", default: false },
       rounds: { type: "string" },
@@ -250,6 +267,7 @@ export function parseBenchArgs(
     batches: int(values.batches, "batches"),
     batchSize: int(values["batch-size"], "batch-size"),
     warmup: int(values.warmup, "warmup"),
+    workers: int(values.workers, "workers"),
     json: values.json ?? false,
     vsTorch: values["vs-torch"] ?? false,
     rounds: int(values.rounds, "rounds"),
@@ -261,6 +279,9 @@ if (import.meta.main) {
   try {
     const { json, vsTorch, rounds, threads, ...options } = parseBenchArgs(Deno.args);
     if (vsTorch) {
+      if (options.workers !== undefined && options.workers !== 1) {
+        throw new RangeError("bench: --workers applies to the plain benchmark, not --vs-torch");
+      }
       const { runVsTorch, formatVsTorchTable } = await import("./bench_torch.ts");
       const report = await runVsTorch({ ...options, rounds, threads });
       console.log(json ? JSON.stringify(report) : formatVsTorchTable(report));
