@@ -244,6 +244,48 @@ Deno.test("BatchNorm: over shuffle seeds, 2-thread training ends at the same los
   x.dispose();
 });
 
+Deno.test("dropout: the Worker draws its own masks (not the main thread's), and runs are reproducible", async () => {
+  const build = () =>
+    buildMlpBlocksAutoencoder({ nLayers: 2, btlSize: 2, useDropout: true, seed: 8 }).autoencoder;
+  // A batch of two identical halves: if the Worker's SeededDropout streams were the main
+  // thread's (same layer seeds), both halves would get the same masks and the combined
+  // gradient would equal the gradient of one half computed with the first masks.
+  const half = data(16, [784], 51);
+  const x = tf.concat([half, half]);
+  const model = build();
+  const parallel = await startDataParallel(model, { workers: 2 });
+  const reference = build(); // fresh layers: their first masks are the main thread's above
+  try {
+    const combined = await parallel.gradients(x, x);
+    const oneHalf = fullGradients(reference, half, "mse");
+    let largest = 0;
+    for (const [i, v] of model.trainableWeights.entries()) {
+      const name = (reference.trainableWeights[i].read() as tf.Variable).name;
+      largest = Math.max(
+        largest,
+        await relativeError(combined.grads[(v.read() as tf.Variable).name], oneHalf.grads[name]),
+      );
+    }
+    assert.ok(largest > 0.05, `the Worker reused the main thread's masks (${largest})`);
+    tf.dispose([oneHalf.value, ...Object.values(oneHalf.grads)]);
+    tf.dispose([...Object.values(combined.grads), ...combined.state]);
+  } finally {
+    parallel.close();
+    model.dispose();
+    reference.dispose();
+  }
+  // Same seeds and the same number of threads: the same weights, bit for bit.
+  const train = async () => {
+    const m = build();
+    await trainAutoencoder(m, x, x, { epochs: 2, batchSize: 16, progress: "none", workers: 2 });
+    const weights = m.getWeights().map((w) => Array.from(w.dataSync()));
+    m.dispose();
+    return weights;
+  };
+  assert.deepEqual(await train(), await train());
+  tf.dispose([half, x]);
+});
+
 Deno.test("a Worker's failure is a clear Error in the main thread, and nothing keeps running", async () => {
   // A layer class the main thread knows and the Worker does not: its rebuild fails.
   class LocalOnly extends tf.layers.Layer {
