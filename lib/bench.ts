@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { type BackendName, parseBackendName, setupBackend } from "./backend.ts";
 import { countTrainableParams, inputShapeOf, zoo } from "./models/mod.ts";
 import { mulberry32 } from "./random.ts";
+import { createOptimizer } from "./train.ts";
 import type { DataParallel } from "./parallel/mod.ts";
 
 /** Images in one MNIST training epoch. */
@@ -109,7 +110,7 @@ export async function benchmarkModel(
     { length: 3 },
     () => tf.tensor(Float32Array.from({ length: size }, () => random()), shape),
   );
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = createOptimizer("adam", 1e-3); // what the trainer uses on this backend
   let parallel: DataParallel | null = null;
   const step = async (x: tf.Tensor): Promise<number> => {
     if (parallel !== null) return await parallel.step(optimizer, x, x);
