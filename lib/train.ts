@@ -34,13 +34,10 @@ import {
   saveTrainingCheckpoint,
 } from "./checkpoint.ts";
 import { autoWorkers } from "./parallel/auto.ts";
-import type { DataParallel } from "./parallel/mod.ts";
+import { type LossFunction, lossFunction, type LossName } from "./losses.ts";
 
-/** A loss on a batch: the mean over all elements, so batch means average to the data mean. */
-export type LossFunction = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
-
-/** Built-in losses: mean squared error, or binary cross-entropy on probabilities (sigmoid outputs). */
-export type LossName = "mse" | "bce";
+export { type LossFunction, lossFunction, type LossName } from "./losses.ts";
+import { type DataParallel, startDataParallel } from "./parallel/mod.ts";
 
 /** Optimizers the trainer can build (tfjs's Adam, plain SGD, RMSprop). */
 export type OptimizerName = "adam" | "sgd" | "rmsprop";
@@ -158,34 +155,6 @@ interface TrainerState {
   stopReason: StopReason | null;
   learningRate: number;
   settings: TrainerSettings;
-}
-
-const BCE_EPSILON = 1e-7;
-
-/**
- * The loss function for a name (or the function itself).
- *
- * @param loss "mse", "bce" or a function.
- * @returns A function `(yTrue, yPred) => scalar mean loss`.
- */
-export function lossFunction(loss: LossName | LossFunction = "mse"): LossFunction {
-  if (typeof loss === "function") return loss;
-  if (loss === "mse") {
-    return (yTrue, yPred) => tf.mean(tf.squaredDifference(yTrue, yPred)) as tf.Scalar;
-  }
-  if (loss === "bce") {
-    // Clipping like Keras keeps log() finite when a sigmoid saturates at 0 or 1.
-    return (yTrue, yPred) =>
-      tf.tidy(() => {
-        const p = tf.clipByValue(yPred, BCE_EPSILON, 1 - BCE_EPSILON);
-        const terms = tf.add(
-          tf.mul(yTrue, tf.log(p)),
-          tf.mul(tf.sub(1, yTrue), tf.log(tf.sub(1, p))),
-        );
-        return tf.neg(tf.mean(terms)) as tf.Scalar;
-      });
-  }
-  throw new RangeError(`loss must be "mse", "bce" or a function; got ${JSON.stringify(loss)}`);
 }
 
 /**
@@ -453,8 +422,6 @@ export async function trainAutoencoder(
     const auto = (options.workers ?? "auto") === "auto";
     const workers = auto ? autoWorkers(model, options.loss) : options.workers as number;
     if (workers > 1 && startEpoch <= lastEpoch) {
-      // Loaded only here: the Workers' module imports this one (for lossFunction).
-      const { startDataParallel } = await import("./parallel/mod.ts");
       try {
         parallel = await startDataParallel(model, { workers, loss: options.loss as LossName });
       } catch (err) {

@@ -37,7 +37,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { currentBackendChoice } from "../backend.ts";
-import { lossFunction } from "../train.ts";
+import { lossFunction } from "../losses.ts";
 import type {
   FromWorker,
   InitMessage,

@@ -14,7 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { setupBackend } from "../backend.ts";
 import "../models/mod.ts";
-import { lossFunction } from "../train.ts";
+import { lossFunction } from "../losses.ts";
 import type { ErrorMessage, FromWorker, InitMessage, StepMessage, ToWorker } from "./protocol.ts";
 import { workerSeed } from "./protocol.ts";
 
