@@ -21,11 +21,7 @@ import * as tf from "@tensorflow/tfjs";
 /** A tensor with its name, as tfjs optimizers exchange state. */
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
-/**
- * Cuts a flat vector into consecutive parts. (On tfjs-backend-wasm 4.22 both SplitV and Slice
- * copy the whole input out of the wasm heap for every part, 238 ms for a 4.1M vector cut in 76:
- * use tfjs's Adam there, see `createOptimizer` in train.ts.)
- */
+/** Cuts a flat vector into consecutive parts of the given sizes. */
 function splitFlat(flat: tf.Tensor, sizes: number[]): tf.Tensor[] {
   return sizes.length === 1 ? [flat] : tf.split(flat, sizes);
 }

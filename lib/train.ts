@@ -171,7 +171,8 @@ export function createOptimizer(name: OptimizerName, learningRate: number): tf.O
   switch (name) {
     case "adam":
       // The same arithmetic either way (tested bit for bit). Fused saves ~1,000 op dispatches a
-      // step on the native backend, where each costs ~20 µs; on wasm its split is slow.
+      // step on the native backend, where each costs ~20 µs; on wasm, where dispatch is cheap,
+      // it measured the same or slightly slower (mlp-bn-10 210 vs 216 ms, dense-64 22.5 vs 21).
       return tf.getBackend() === "tensorflow"
         ? fusedAdam(learningRate)
         : tf.train.adam(learningRate);

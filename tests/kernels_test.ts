@@ -9,6 +9,7 @@ import { probeTrainingOps, seededUniform } from "../lib/kernels/probe.ts";
 import { planFilterGrad } from "../lib/kernels/conv2d_backprop_filter.ts";
 import { planSubPixelAxis } from "../lib/kernels/conv2d_backprop_input.ts";
 import { setKernelVariant } from "../lib/kernels/variant.ts";
+import { sliceConfig, splitVConfig } from "../lib/kernels/slice.ts";
 
 type Pad = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -369,4 +370,45 @@ Deno.test("planSubPixelAxis: phases of k3 s2 'valid' and a tap-less phase of k1 
   });
   assert.equal(planSubPixelAxis(7, 1, 2, 0, 4, 1).taps, 0);
   assert.throws(() => setKernelVariant("quick" as "fast"), /"fast" or "baseline"/);
+});
+
+Deno.test("Slice and SplitV on wasm equal cpu: contiguous, strided, 1-D to 4-D, empty and int32", async () => {
+  const cases: { shape: number[]; begin: number[]; size: number[] }[] = [
+    { shape: [4096], begin: [100], size: [3000] }, // 1-D range: heap copy
+    { shape: [6, 5, 4], begin: [2, 0, 0], size: [3, -1, -1] }, // leading rows: heap copy
+    { shape: [6, 5, 4], begin: [2, 3, 0], size: [1, 2, -1] }, // one row's tail: heap copy
+    { shape: [6, 5, 4], begin: [1, 1, 1], size: [2, 3, 2] }, // strided: the package's kernel
+    { shape: [2, 3, 4, 5], begin: [0, 1, 0, 2], size: [2, 2, 4, 3] }, // strided 4-D
+    { shape: [7, 3], begin: [3, 0], size: [0, 3] }, // empty
+  ];
+  // The project's kernels are the ones registered (not the package's).
+  assert.equal(tf.getKernel(tf.Slice, "wasm")?.kernelFunc, sliceConfig.kernelFunc);
+  assert.equal(tf.getKernel(tf.SplitV, "wasm")?.kernelFunc, splitVConfig.kernelFunc);
+  for (const [i, { shape, begin, size }] of cases.entries()) {
+    const n = shape.reduce((a, b) => a * b);
+    const make = () =>
+      tf.tensor(Float32Array.from({ length: n }, (_, j) => Math.sin(j + i)), shape);
+    const want = await on("cpu", () => tf.slice(make(), begin, size));
+    const got = await on("wasm", () => tf.slice(make(), begin, size));
+    assert.deepEqual(got.shape, want.shape, `case ${i} shape`);
+    assert.deepEqual(got.values, want.values, `case ${i}`);
+  }
+  await tf.setBackend("wasm");
+  const ints = tf.tensor1d([1, 2, 3, 4, 5], "int32");
+  assert.deepEqual(Array.from(tf.slice(ints, 1, 3).dataSync()), [2, 3, 4]);
+  // SplitV along the last and the first axis.
+  for (
+    const [shape, sizes, axis] of [[[4, 10], [3, 5, 2], 1], [[9, 2, 3], [4, 1, 4], 0]] as const
+  ) {
+    const n = shape.reduce((a: number, b: number) => a * b, 1);
+    const make = () =>
+      tf.tensor(Float32Array.from({ length: n }, (_, j) => j * 0.5 - 3), [...shape]);
+    for (let p = 0; p < sizes.length; p++) {
+      const want = await on("cpu", () => tf.split(make(), [...sizes], axis)[p]);
+      const got = await on("wasm", () => tf.split(make(), [...sizes], axis)[p]);
+      assert.deepEqual(got.shape, want.shape, `split axis ${axis} part ${p} shape`);
+      assert.deepEqual(got.values, want.values, `split axis ${axis} part ${p}`);
+    }
+  }
+  ints.dispose();
 });

@@ -2,7 +2,9 @@
  * Training kernels the tfjs wasm backend lacks, has only as slow loops, or gets wrong:
  * Conv2DBackpropFilter (missing) and Conv2DBackpropInput (slow loop) built from its own XNNPACK
  * Conv2D; MaxPoolGrad and ResizeNearestNeighborGrad (wrong results in tfjs-backend-wasm 4.22.0)
- * rewritten in JavaScript; BatchMatMul with transposed operands kept on XNNPACK. {@link registerWasmTrainingKernels} installs them; `setupBackend("wasm")`
+ * rewritten in JavaScript; BatchMatMul with transposed operands kept on XNNPACK; Slice and SplitV
+ * without copying the whole input off the heap. {@link registerWasmTrainingKernels} installs
+ * them; `setupBackend("wasm")`
  * calls it. The convolution gradients and MaxPoolGrad come in two exact variants, `"fast"`
  * (default: sub-pixel stride-s backprop-input, im2col + matmul filter gradient) and
  * `"baseline"`, selectable with {@link setKernelVariant} for before/after benchmarks.
@@ -18,6 +20,7 @@ import {
   resizeNearestNeighborGradCpuConfig,
 } from "./resize_nearest_neighbor_grad.ts";
 import { batchMatMulConfig } from "./batch_mat_mul.ts";
+import { sliceConfig, splitVConfig } from "./slice.ts";
 import { replacedWasmKernels, WASM } from "./wasm_backend.ts";
 import { NATIVE, nativeStepConfig } from "./native_step.ts";
 import { nativeReluGradConfig, reluGradientConfig } from "./relu_grad.ts";
@@ -25,6 +28,7 @@ import { nativeReluGradConfig, reluGradientConfig } from "./relu_grad.ts";
 export { conv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
 export { conv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
 export { batchMatMulConfig } from "./batch_mat_mul.ts";
+export { sliceConfig, splitVConfig } from "./slice.ts";
 export { type KernelVariant, kernelVariant, setKernelVariant } from "./variant.ts";
 export { maxPoolGradConfig } from "./max_pool_grad.ts";
 export { NATIVE, nativeStepConfig } from "./native_step.ts";
@@ -41,6 +45,8 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
   resizeNearestNeighborGradConfig,
   batchMatMulConfig,
+  sliceConfig,
+  splitVConfig,
 ];
 
 const replaced = replacedWasmKernels; // the wasm package's own configs, to delegate or restore
