@@ -229,7 +229,8 @@ Deno.test("mlpHiddenSizes: linear steps, and the MLP is an exact mirror", () => 
   assert.deepEqual(enc, [...mlpHiddenSizes(4, 3), 3]);
   assert.deepEqual(dec, [...[...mlpHiddenSizes(4, 3)].reverse(), 784]);
   const bnCount = (model: tf.LayersModel) =>
-    model.layers.filter((l) => l.getClassName() === "BatchNormalization").length;
+    model.layers.filter((l) => ["BatchNormalization", "TorchBatchNorm"].includes(l.getClassName()))
+      .length;
   assert.equal(bnCount(m.encoder), 3);
   assert.equal(bnCount(m.decoder), 3);
   const d = buildMlpBlocksAutoencoder({ nLayers: 4, btlSize: 3, useDropout: true, dropoutP: 0.5 });

@@ -27,6 +27,7 @@ export {
   type ResizeInterpolation,
 } from "./resize_layer.ts";
 export { SeededDropout, seededDropout, type SeededDropoutArgs } from "./seeded_dropout.ts";
+export { TorchBatchNorm, type TorchBatchNormArgs } from "./torch_batch_norm.ts";
 export {
   activation,
   torchBatchNorm,

@@ -26,6 +26,7 @@ const CONVOLUTIONS = new Set(["Conv2D", "Conv2DTranspose", "SeparableConv2D", "D
 /** Layers whose training result depends on how the batch is split (statistics, randomness). */
 const SPLIT_DEPENDENT = new Set([
   "BatchNormalization",
+  "TorchBatchNorm",
   "Dropout",
   "SpatialDropout1D",
   "SpatialDropout2D",
