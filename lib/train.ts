@@ -23,7 +23,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { fusedAdam } from "./fused_adam.ts";
+import { nativeAdam } from "./native_adam.ts";
 import pl from "nodejs-polars";
 import { shuffledIndices } from "./random.ts";
 import { createProgress, formatFieldValue, type ProgressMode } from "./progress.ts";
@@ -170,11 +170,10 @@ export function createOptimizer(name: OptimizerName, learningRate: number): tf.O
   }
   switch (name) {
     case "adam":
-      // The same arithmetic either way (tested bit for bit). Fused saves ~1,000 op dispatches a
-      // step on the native backend, where each costs ~20 µs; on wasm, where dispatch is cheap,
-      // it measured the same or slightly slower (mlp-bn-10 210 vs 216 ms, dense-64 22.5 vs 21).
+      // The same update up to float32 rounding (tested). On the native backend TensorFlow's
+      // one-op-per-variable Adam took mlp-bn-10's step from 65 to 46 ms (lib/native_adam.ts).
       return tf.getBackend() === "tensorflow"
-        ? fusedAdam(learningRate)
+        ? nativeAdam(learningRate)
         : tf.train.adam(learningRate);
     case "sgd":
       return tf.train.sgd(learningRate);
