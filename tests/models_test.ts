@@ -15,6 +15,7 @@ import {
   countAllParams,
   countTrainableParams,
   interpolationMatrix,
+  isDenseLayer,
   mlpHiddenSizes,
   paramInit,
   resize2d,
@@ -221,9 +222,7 @@ Deno.test("mlpHiddenSizes: linear steps, and the MLP is an exact mirror", () => 
   assert.throws(() => mlpHiddenSizes(500, 400), /non-decreasing/);
   const m = buildMlpBlocksAutoencoder({ nLayers: 4, btlSize: 3, seed: 1 });
   const units = (model: tf.LayersModel) =>
-    model.layers.filter((l) => l.getClassName() === "Dense").map((l) =>
-      (l.outputShape as number[])[1]
-    );
+    model.layers.filter(isDenseLayer).map((l) => (l.outputShape as number[])[1]);
   const enc = units(m.encoder);
   const dec = units(m.decoder);
   assert.deepEqual(enc, [...mlpHiddenSizes(4, 3), 3]);

@@ -156,6 +156,47 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "tfjs-node: FusedDense forward and gradients equal tf.layers.dense on cpu (needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    const { fusedDense } = await import("../lib/models/fused_dense.ts");
+    const cases = [
+      { activation: "relu", useBias: true },
+      { activation: "sigmoid", useBias: true },
+      { activation: "linear", useBias: true },
+      { activation: "relu", useBias: false },
+    ] as const;
+    for (const { activation, useBias } of cases) {
+      const compute = (native: boolean) => () => {
+        const layer = (native ? fusedDense : tf.layers.dense)({ units: 7, activation, useBias });
+        const x = tf.tensor2d(values(5 * 9, 4, -1, 1), [5, 9]);
+        layer.build([null, 9]);
+        layer.setWeights(
+          layer.getWeights().map((w, i) => tf.tensor(values(w.size, 20 + i, -0.5, 0.5), w.shape)),
+        );
+        const weights = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+        const dy = tf.tensor2d(values(5 * 7, 6, -1, 1), [5, 7]);
+        const loss = (xs: tf.Tensor) => tf.sum(tf.mul(layer.apply(xs) as tf.Tensor, dy));
+        const { value, grads } = tf.variableGrads(() => loss(x) as tf.Scalar, weights);
+        const results = [layer.apply(x) as tf.Tensor, value, tf.grad(loss)(x)];
+        results.push(...weights.map((w) => grads[w.name]));
+        layer.weights.forEach((w) => w.dispose());
+        return results;
+      };
+      const got = await on("tensorflow", compute(true));
+      const want = await on("cpu", compute(false));
+      assert.equal(got.length, want.length);
+      ["output", "loss", "input grad", "kernel grad", "bias grad"].slice(0, got.length).forEach(
+        (what, i) =>
+          assertClose(got[i], want[i], `${activation}${useBias ? "" : " no bias"} ${what}`),
+      );
+    }
+  },
+});
+
+Deno.test({
   name: "tfjs-node dense training step (Adam, MSE) equals cpu (needs deno task native)",
   ignore: !built,
   fn: async () => {

@@ -37,6 +37,7 @@ import {
   type Autoencoder,
   buildMlpBlocksAutoencoder,
   countTrainableParams,
+  isDenseLayer,
   mlpHiddenSizes,
 } from "../models/mod.ts";
 import { type EpochRecord, trainAutoencoder } from "../train.ts";
@@ -114,9 +115,7 @@ const GRID_STEPS = 15;
 
 /** Output widths of the Dense layers of a model, in order. */
 function denseUnits(model: tf.LayersModel): number[] {
-  return model.layers.filter((l) => l.getClassName() === "Dense").map((l) =>
-    (l.outputShape as number[])[1]
-  );
+  return model.layers.filter(isDenseLayer).map((l) => (l.outputShape as number[])[1]);
 }
 
 /**

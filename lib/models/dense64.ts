@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedDense } from "./fused_dense.ts";
 import { type Autoencoder, composeAutoencoder } from "./autoencoder.ts";
 import { paramInit } from "./init.ts";
 
@@ -24,7 +25,7 @@ export interface Dense64Options {
 export function buildDense64Autoencoder(options: Dense64Options = {}): Autoencoder {
   const init = paramInit("keras", options.seed);
   const dense = (x: tf.SymbolicTensor, units: number, activation: "relu" | "sigmoid") =>
-    tf.layers.dense({
+    fusedDense({
       units,
       activation,
       kernelInitializer: init.kernel(),

@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedDense } from "./fused_dense.ts";
 import { type Autoencoder, composeAutoencoder } from "./autoencoder.ts";
 import { paramInit } from "./init.ts";
 
@@ -53,7 +54,7 @@ export function buildDenseCodeAutoencoder(options: DenseCodeOptions): Autoencode
   }
   const init = paramInit("tf1-truncated", seed);
   const dense = (x: tf.SymbolicTensor, units: number, act: string) =>
-    tf.layers.dense({
+    fusedDense({
       units,
       activation: act as "relu" | "linear" | "sigmoid",
       kernelInitializer: init.kernel(),

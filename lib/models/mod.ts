@@ -28,6 +28,7 @@ export {
 } from "./resize_layer.ts";
 export { SeededDropout, seededDropout, type SeededDropoutArgs } from "./seeded_dropout.ts";
 export { TorchBatchNorm, type TorchBatchNormArgs } from "./torch_batch_norm.ts";
+export { FusedDense, fusedDense, type FusedDenseArgs, isDenseLayer } from "./fused_dense.ts";
 export {
   activation,
   torchBatchNorm,

@@ -14,6 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedDense } from "./fused_dense.ts";
 import type { ParamInit } from "./init.ts";
 import { TorchBatchNorm } from "./torch_batch_norm.ts";
 
@@ -193,7 +194,7 @@ export function torchLinear(
   checkPositiveInt(units, "units", "torchLinear");
   const inFeatures = x.shape[x.shape.length - 1];
   if (inFeatures == null) throw new Error("torchLinear: input feature count must be known");
-  return tf.layers.dense({
+  return fusedDense({
     units,
     activation,
     kernelInitializer: init.kernel(),
