@@ -17,6 +17,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { isNativeBackend } from "../kernels/native_ops.ts";
 
 /** Options of {@link TorchBatchNorm}. */
 export interface TorchBatchNormArgs {
@@ -97,6 +98,13 @@ export class TorchBatchNorm extends tf.layers.Layer {
       const gamma = this.gamma!.read();
       const beta = this.beta!.read();
       if (kwargs["training"] !== true) {
+        if (isNativeBackend()) {
+          // tfjs-node's batchNorm kernel runs TensorFlow's FusedBatchNorm, which measured 1.6 ms
+          // on [1000, 706] here; x * scale + shift with the two [C] vectors made first, 0.7 ms.
+          const scale = tf.mul(gamma, tf.rsqrt(tf.add(this.movingVariance!.read(), this.epsilon)));
+          const shift = tf.sub(beta, tf.mul(this.movingMean!.read(), scale));
+          return tf.add(tf.mul(x, scale), shift);
+        }
         return tf.batchNorm(
           x,
           this.movingMean!.read(),
