@@ -231,6 +231,32 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "tfjs-node: Resize2D (TensorFlow's resize ops) equals cpu's matrices (needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    const { resize2d } = await import("../lib/models/resize_layer.ts");
+    for (const interpolation of ["bilinear", "nearest"] as const) {
+      for (const [h, w, outH, outW] of [[6, 5, 14, 11], [9, 8, 4, 6]]) {
+        const compute = () => {
+          const layer = resize2d({ height: outH, width: outW, interpolation });
+          const x = tf.tensor4d(values(2 * h * w * 3, 31, -1, 1), [2, h, w, 3]);
+          const dy = tf.tensor4d(values(2 * outH * outW * 3, 32, -1, 1), [2, outH, outW, 3]);
+          const f = (v: tf.Tensor) => tf.sum(tf.mul(layer.apply(v) as tf.Tensor, dy));
+          return [layer.apply(x) as tf.Tensor, tf.grad(f)(x)];
+        };
+        const got = await on("tensorflow", compute);
+        const want = await on("cpu", compute);
+        const what = `${interpolation} ${h}x${w} -> ${outH}x${outW}`;
+        assertClose(got[0], want[0], `${what} output`, 1e-5);
+        assertClose(got[1], want[1], `${what} gradient`, 1e-5);
+      }
+    }
+  },
+});
+
+Deno.test({
   name: "tfjs-node dense training step (Adam, MSE) equals cpu (needs deno task native)",
   ignore: !built,
   fn: async () => {

@@ -20,6 +20,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { isNativeBackend } from "../kernels/native_ops.ts";
+import { nativeResize } from "../kernels/native_resize.ts";
 
 /** Interpolation of {@link Resize2D}. */
 export type ResizeInterpolation = "nearest" | "bilinear";
@@ -125,6 +127,9 @@ export class Resize2D extends tf.layers.Layer {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       if (x.rank !== 4) {
         throw new Error(`Resize2D expects NHWC input of rank 4, got shape [${x.shape.join(", ")}]`);
+      }
+      if (isNativeBackend() && x.dtype === "float32") {
+        return nativeResize(x, this.height, this.width, this.interpolation);
       }
       const [n, h, w, c] = x.shape;
       const outH = this.height;
