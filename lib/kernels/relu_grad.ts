@@ -16,6 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { NATIVE } from "./native_step.ts";
+import { runNativeOp, typeAttr } from "./native_ops.ts";
 
 /** Name of the kernel `dy * (x > 0)` (inputs `dy`, `x`). */
 export const RELU_GRAD = "AeReluGrad";
@@ -37,24 +38,12 @@ export const reluGradientConfig: tf.GradConfig = {
   },
 };
 
-/** Minimal view of tfjs-node's backend: how it runs a TensorFlow op by name. */
-interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
-  executeSingleOutput(
-    name: string,
-    attrs: { name: string; type: number; value: number }[],
-    inputs: tf.TensorInfo[],
-  ): tf.TensorInfo;
-}
-
 /** {@link RELU_GRAD} on the "tensorflow" backend: TensorFlow's `ReluGrad(gradients, features)`. */
 export const nativeReluGradConfig: tf.KernelConfig = {
   kernelName: RELU_GRAD,
   backendName: NATIVE,
-  kernelFunc: ({ inputs, backend }) => {
+  kernelFunc: ({ inputs }) => {
     const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
-    const native = backend as unknown as NativeBackend;
-    const type = { name: "T", type: native.binding.TF_ATTR_TYPE, value: native.binding.TF_FLOAT };
-    return native.executeSingleOutput("ReluGrad", [type], [dy, x]);
+    return runNativeOp("ReluGrad", [typeAttr()], [dy, x], 1)[0];
   },
 };
