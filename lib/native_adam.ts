@@ -164,16 +164,15 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     else this.checkSlots(variables);
     const slots = this.slots;
     tf.tidy(() => {
-      const scalar = (x: number) => tf.scalar(x);
       // TensorFlow: lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps'); with
       // eps' = eps * sqrt(1 - b2^t) this is tfjs's lr * m_hat / (sqrt(v_hat) + eps).
       const epsilon = tf.mul(tf.sqrt(tf.sub(1, this.accBeta2)), this.epsilon);
       const constants = [
         this.accBeta1,
         this.accBeta2,
-        scalar(this.learningRate),
-        scalar(this.beta1),
-        scalar(this.beta2),
+        tf.scalar(this.learningRate),
+        tf.scalar(this.beta1),
+        tf.scalar(this.beta2),
         epsilon,
       ];
       const attrs = [typeAttr(), boolAttr("use_locking", false), boolAttr("use_nesterov", false)];
@@ -210,17 +209,20 @@ export class NativeAdamOptimizer extends tf.Optimizer {
           `gradients came for ${variables.length}`,
       );
     }
+    // Checked before any resource exists, so a refusal leaves nothing behind.
+    restored?.forEach((saved, i) => {
+      if (!tf.util.arraysEqual(saved.m.shape, variables[i].shape)) {
+        throw new Error(
+          `NativeAdam: restored moment ${saved.label} has shape [${saved.m.shape}], but ` +
+            `variable ${variables[i].name} has [${variables[i].shape}]`,
+        );
+      }
+    });
     const slots: Slot[] = [];
     // tidy frees the zeros; the resource handles are kept.
     tf.tidy(() =>
       variables.forEach((variable, i) => {
         const saved = restored?.[i];
-        if (saved !== undefined && !tf.util.arraysEqual(saved.m.shape, variable.shape)) {
-          throw new Error(
-            `NativeAdam: restored moment ${saved.label} has shape [${saved.m.shape}], but ` +
-              `variable ${variable.name} has [${variable.shape}]`,
-          );
-        }
         const zeros = () => tf.zeros(variable.shape);
         slots.push({
           name: variable.name,

@@ -82,8 +82,3 @@ export function stringAttr(name: string, value: string): NativeAttr {
 export function shapeAttr(name: string, value: readonly number[]): NativeAttr {
   return { name, type: nativeBackend().binding.TF_ATTR_SHAPE, value: [...value] };
 }
-
-/** A float attribute. */
-export function floatAttr(name: string, value: number): NativeAttr {
-  return { name, type: nativeBackend().binding.TF_ATTR_FLOAT, value };
-}
