@@ -257,7 +257,7 @@ Deno.test("dense code: ReLU codes are >= 0, linear codes are not", () => {
 
 Deno.test("torch init: weights within ±1/sqrt(fanIn), bias too", () => {
   const m = buildConvBottleneckAutoencoder({ latentDim: 2, seed: 9 });
-  const conv1 = m.encoder.layers.find((l) => l.getClassName() === "Conv2D")!;
+  const conv1 = m.encoder.layers.find((l) => l.getClassName() === "TorchConv2D")!;
   const [kernel, bias] = conv1.getWeights(); // fanIn = 1 * 3 * 3
   const bound = 1 / 3;
   const maxK = tf.max(tf.abs(kernel)).dataSync()[0];

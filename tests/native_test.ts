@@ -18,6 +18,12 @@ import {
   nativePaths,
 } from "../lib/native/build.ts";
 import { prepareTfjsNodeImport } from "../lib/native/node_compat.ts";
+import {
+  disableOneDnnFusedOps,
+  hasOneDnnFusedOps,
+  stringListAttr,
+  supportsStringListAttrs,
+} from "../lib/kernels/native_ops.ts";
 
 /** Independent of lib/: the addon and the libraries it needs, where `deno task native` puts them. */
 function nativeBuildPresent(): boolean {
@@ -168,7 +174,13 @@ Deno.test({
       { activation: "linear", useBias: true },
       { activation: "relu", useBias: false },
     ] as const;
-    for (const { activation, useBias } of cases) {
+    // Both forward paths: oneDNN's fused matmul where this build has it, and the separate ops.
+    for (
+      const [{ activation, useBias }, oneDnn] of cases.flatMap((c) =>
+        [[c, true], [c, false]] as const
+      )
+    ) {
+      disableOneDnnFusedOps(!oneDnn);
       const compute = (native: boolean) => () => {
         const layer = (native ? fusedDense : tf.layers.dense)({ units: 7, activation, useBias });
         const x = tf.tensor2d(values(5 * 9, 4, -1, 1), [5, 9]);
@@ -186,11 +198,97 @@ Deno.test({
         return results;
       };
       const got = await on("tensorflow", compute(true));
+      disableOneDnnFusedOps(false);
       const want = await on("cpu", compute(false));
       assert.equal(got.length, want.length);
       ["output", "loss", "input grad", "kernel grad", "bias grad"].slice(0, got.length).forEach(
         (what, i) =>
-          assertClose(got[i], want[i], `${activation}${useBias ? "" : " no bias"} ${what}`),
+          assertClose(
+            got[i],
+            want[i],
+            `${activation}${useBias ? "" : " no bias"}${oneDnn ? "" : " (no oneDNN)"} ${what}`,
+          ),
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "tfjs-node: the built addon passes list(string) attributes, and oneDNN's fused ops run " +
+    "on Intel's build (needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    assert.ok(supportsStringListAttrs(), "AE_STRING_LIST_ATTRS marker of the patched binding");
+    // `deno task native` installs Intel's build exactly where the CPU has AVX-512.
+    assert.equal(hasOneDnnFusedOps(), defaultCpuVariant() === "avx512");
+    disableOneDnnFusedOps(true);
+    assert.equal(hasOneDnnFusedOps(), false);
+    disableOneDnnFusedOps(false);
+    await tf.setBackend("cpu");
+    assert.equal(supportsStringListAttrs(), false);
+    assert.equal(hasOneDnnFusedOps(), false);
+    assert.throws(() => stringListAttr("fused_ops", ["BiasAdd"]), /not "tensorflow"|cannot pass/);
+  },
+});
+
+Deno.test({
+  name: "tfjs-node: TorchConv2D (padded TensorFlow convolution) forward and gradients equal " +
+    "zero padding + tf.layers.conv2d on cpu (needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    const { TorchConv2D } = await import("../lib/models/torch_conv2d.ts");
+    // [kernel, stride, padding]: stride 2 with and without padding, 'same' at stride 1, and a
+    // padding that is not 'same' at stride 1.
+    const geometries = [[3, 2, 1], [3, 2, 0], [3, 1, 1], [5, 1, 1]] as const;
+    const cases = [
+      ...geometries.map((g) => ({ g, activation: "relu", useBias: true } as const)),
+      { g: geometries[0], activation: "linear", useBias: true } as const,
+      { g: geometries[0], activation: "sigmoid", useBias: true } as const,
+      { g: geometries[0], activation: "relu", useBias: false } as const,
+    ];
+    for (
+      const [{ g: [k, stride, p], activation, useBias }, oneDnn] of cases.flatMap((c) =>
+        [[c, true], [c, false]] as const
+      )
+    ) {
+      const [n, h, w, cin, cout] = [3, 9, 8, 3, 5];
+      const compute = (native: boolean) => () => {
+        const args = { filters: cout, kernelSize: k, strides: stride, activation, useBias };
+        const layer = native
+          ? new TorchConv2D({ ...args, torchPadding: p })
+          : tf.layers.conv2d({ ...args, padding: "valid" });
+        const pad = (v: tf.Tensor) => native ? v : tf.pad(v, [[0, 0], [p, p], [p, p], [0, 0]]);
+        layer.build([null, h + (native ? 0 : 2 * p), w + (native ? 0 : 2 * p), cin]);
+        layer.setWeights(
+          layer.getWeights().map((v, i) => tf.tensor(values(v.size, 40 + i, -0.5, 0.5), v.shape)),
+        );
+        const x = tf.tensor4d(values(n * h * w * cin, 41, -1, 1), [n, h, w, cin]);
+        const outShape = layer.computeOutputShape([
+          n,
+          h + (native ? 0 : 2 * p),
+          w + (native ? 0 : 2 * p),
+          cin,
+        ]) as number[];
+        const dy = tf.tensor(values(outShape.reduce((a, b) => a * b, 1), 42, -1, 1), outShape);
+        const weights = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+        const loss = (xs: tf.Tensor) => tf.sum(tf.mul(layer.apply(pad(xs)) as tf.Tensor, dy));
+        const { value, grads } = tf.variableGrads(() => loss(x) as tf.Scalar, weights);
+        const results = [layer.apply(pad(x)) as tf.Tensor, value, tf.grad(loss)(x)];
+        results.push(...weights.map((v) => grads[v.name]));
+        layer.weights.forEach((v) => v.dispose());
+        return results;
+      };
+      disableOneDnnFusedOps(!oneDnn);
+      const got = await on("tensorflow", compute(true));
+      disableOneDnnFusedOps(false);
+      const want = await on("cpu", compute(false));
+      assert.equal(got.length, useBias ? 5 : 4);
+      const what = `k${k} s${stride} p${p} ${activation}${useBias ? "" : " no bias"}` +
+        `${oneDnn ? "" : " (no oneDNN)"}`;
+      ["output", "loss", "input grad", "kernel grad", "bias grad"].slice(0, got.length).forEach(
+        (part, i) => assertClose(got[i], want[i], `${what} ${part}`),
       );
     }
   },

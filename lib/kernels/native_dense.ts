@@ -6,12 +6,22 @@
  * forward is six ops and the backward about nine (two more batched matmuls with transposed
  * operands, which TensorFlow runs 20-40% slower than `MatMul` with a transpose flag, measured).
  * {@link nativeDense} is three ops forward (`MatMul`, `BiasAdd`, the activation) and four
- * backward (the activation's gradient, `BiasAddGrad`, two `MatMul`s).
+ * backward (the activation's gradient, `BiasAddGrad`, two `MatMul`s). Where Intel's oneDNN build
+ * is loaded ({@link hasOneDnnFusedOps}) the forward pass is one `_MklNativeFusedMatMul` that
+ * adds the bias and applies ReLU as it writes the output (4.5 instead of 5.1 ms for
+ * [1000, 784] x [784, 706], measured).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { boolAttr, runNativeOp, stringAttr, typeAttr } from "./native_ops.ts";
+import {
+  boolAttr,
+  hasOneDnnFusedOps,
+  oneDnnFusedMatMul,
+  runNativeOp,
+  stringAttr,
+  typeAttr,
+} from "./native_ops.ts";
 
 /** Activations {@link nativeDense} applies (those of the model zoo). */
 export type NativeDenseActivation = "linear" | "relu" | "sigmoid";
@@ -51,19 +61,25 @@ export function nativeDense(
     );
   }
   const format = stringAttr("data_format", "NHWC");
+  const fused = bias !== null && activation !== "sigmoid" && hasOneDnnFusedOps();
   const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const inputs = args.slice(0, -1) as tf.Tensor[];
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const [xs, w, b] = inputs;
-    const linear = matMul(xs, w, false, false);
-    const z = b === undefined
-      ? linear
-      : runNativeOp("BiasAdd", [typeAttr(), format], [linear, b], 1)[0];
-    const y = activation === "relu"
-      ? unary("Relu", z)
-      : activation === "sigmoid"
-      ? unary("Sigmoid", z)
-      : z;
+    let y: tf.Tensor;
+    if (fused) {
+      y = oneDnnFusedMatMul(xs, w, b, activation === "relu" ? ["BiasAdd", "Relu"] : ["BiasAdd"])[0];
+    } else {
+      const linear = matMul(xs, w, false, false);
+      const z = b === undefined
+        ? linear
+        : runNativeOp("BiasAdd", [typeAttr(), format], [linear, b], 1)[0];
+      y = activation === "relu"
+        ? unary("Relu", z)
+        : activation === "sigmoid"
+        ? unary("Sigmoid", z)
+        : z;
+    }
     save([xs, w, y]);
     return {
       value: y,

@@ -29,6 +29,7 @@ export {
 export { SeededDropout, seededDropout, type SeededDropoutArgs } from "./seeded_dropout.ts";
 export { TorchBatchNorm, type TorchBatchNormArgs } from "./torch_batch_norm.ts";
 export { FusedDense, fusedDense, type FusedDenseArgs, isDenseLayer } from "./fused_dense.ts";
+export { TorchConv2D, type TorchConv2DArgs } from "./torch_conv2d.ts";
 export {
   activation,
   torchBatchNorm,

@@ -538,6 +538,97 @@ function findNodeApiHeaders(): string {
   return found;
 }
 
+/**
+ * The changes made to tfjs-node's binding source before it is compiled, each an exact text
+ * replacement in one file of `binding/`. A replacement whose `find` text is missing fails the
+ * build with the file and the text named (a different tfjs-node release).
+ */
+export const BINDING_PATCHES: readonly {
+  file: string;
+  why: string;
+  find: string;
+  replace: string;
+}[] = [
+  {
+    file: "tfjs_backend.cc",
+    why: "list(string) attributes (TFE_OpSetAttrStringList), e.g. _FusedMatMul's fused_ops; " +
+      "the stock binding passes string attributes as scalars only",
+    find: `    case TF_ATTR_STRING: {
+      // NOTE: String attribute values do not have to be utf8 encoded strings
+      // (could be arbitrary byte sequences).
+      std::string str_value;`,
+    replace: `    case TF_ATTR_STRING: {
+      if (IsArray(env, nstatus, &js_value)) {
+        uint32_t length;
+        nstatus = napi_get_array_length(env, js_value, &length);
+        ENSURE_NAPI_OK(env, nstatus);
+        std::vector<std::string> strings(length);
+        std::vector<const void *> values(length);
+        std::vector<size_t> lengths(length);
+        for (uint32_t i = 0; i < length; ++i) {
+          napi_value element;
+          nstatus = napi_get_element(env, js_value, i, &element);
+          ENSURE_NAPI_OK(env, nstatus);
+          nstatus = GetStringParam(env, element, strings[i]);
+          ENSURE_NAPI_OK(env, nstatus);
+          values[i] = strings[i].data();
+          lengths[i] = strings[i].size();
+        }
+        TFE_OpSetAttrStringList(tfe_op, attr_name, values.data(), lengths.data(),
+                                static_cast<int>(length));
+        break;
+      }
+      // NOTE: String attribute values do not have to be utf8 encoded strings
+      // (could be arbitrary byte sequences).
+      std::string str_value;`,
+  },
+  {
+    file: "tfjs_binding.cc",
+    why: "a marker the library checks before passing a list(string) attribute " +
+      "(lib/kernels/native_ops.ts), so an addon built before the patch is never sent one",
+    find: `  EXPORT_INT_PROPERTY(TF_ATTR_SHAPE);
+#undef EXPORT_INT_PROPERTY`,
+    replace: `  EXPORT_INT_PROPERTY(TF_ATTR_SHAPE);
+#undef EXPORT_INT_PROPERTY
+  AssignIntProperty(env, exports, "AE_STRING_LIST_ATTRS", 1);`,
+  },
+];
+
+/**
+ * Copies the package's `binding/` sources to `<buildDir>/binding` with {@link BINDING_PATCHES}
+ * applied, and returns that directory.
+ */
+export async function patchedBindingSource(sourceDir: string, buildDir: string): Promise<string> {
+  const target = join(buildDir, "binding");
+  await Deno.mkdir(target, { recursive: true });
+  for (const entry of readdirSync(sourceDir)) {
+    if (!/\.(cc|h)$/.test(entry)) continue;
+    let text = readFileSync(join(sourceDir, entry), "utf8");
+    for (const patch of BINDING_PATCHES.filter((p) => p.file === entry)) {
+      if (!text.includes(patch.find)) {
+        throw new Error(
+          `native: cannot patch ${join(sourceDir, entry)} (${patch.why}): its text ` +
+            `${
+              JSON.stringify(patch.find.split("\n")[0])
+            }... is not there; is this tfjs-node 4.22.0?`,
+        );
+      }
+      text = text.replace(patch.find, patch.replace);
+    }
+    // Rewrite only on change, so that the compiler's inputs keep their times.
+    const out = join(target, entry);
+    if (!existsSync(out) || readFileSync(out, "utf8") !== text) await Deno.writeTextFile(out, text);
+  }
+  for (const patch of BINDING_PATCHES) {
+    if (!existsSync(join(sourceDir, patch.file))) {
+      throw new Error(
+        `native: ${join(sourceDir, patch.file)} is missing; is this tfjs-node 4.22.0?`,
+      );
+    }
+  }
+  return target;
+}
+
 async function ensureAddon(
   packageDir: string,
   paths: NativePaths,
@@ -545,7 +636,7 @@ async function ensureAddon(
   force: boolean,
 ): Promise<{ value: string; skipped: boolean }> {
   const headers = findNodeApiHeaders();
-  const binding = join(packageDir, "binding");
+  const binding = await patchedBindingSource(join(packageDir, "binding"), paths.buildDir);
   const out = join(paths.buildDir, `tfjs_binding.napi-v${napiVersion}.node`);
   const args = [
     "-std=c++17",
@@ -570,7 +661,7 @@ async function ensureAddon(
     "-Wl,-rpath,$ORIGIN/../../deps/lib",
   ];
   const stampPath = `${out}.stamp`;
-  const stamp = JSON.stringify({ args, tensorflow: TENSORFLOW_VERSION });
+  const stamp = JSON.stringify({ args, tensorflow: TENSORFLOW_VERSION, BINDING_PATCHES });
   if (
     !force && existsSync(out) && existsSync(stampPath) &&
     readFileSync(stampPath, "utf8") === stamp

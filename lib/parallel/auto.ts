@@ -21,7 +21,13 @@
 import * as tf from "@tensorflow/tfjs";
 
 /** Layer classes whose presence makes a model "convolutional" for {@link autoWorkers}. */
-const CONVOLUTIONS = new Set(["Conv2D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D"]);
+const CONVOLUTIONS = new Set([
+  "Conv2D",
+  "TorchConv2D",
+  "Conv2DTranspose",
+  "SeparableConv2D",
+  "DepthwiseConv2D",
+]);
 
 /** Layers whose training result depends on how the batch is split (statistics, randomness). */
 const SPLIT_DEPENDENT = new Set([
