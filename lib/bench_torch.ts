@@ -13,7 +13,8 @@
  *
  * Both sides train on the same real MNIST batches (the first `batchSize * pool` images of the
  * train file, in file order, scaled to [0, 1]), with Adam (lr 1e-3) and MSE in training mode.
- * Encoder inference is timed on the 10,000 test images in batches of 1,000 (eval mode).
+ * Encoder inference is timed on the 10,000 test images in batches of 1,000 (eval mode), `rounds`
+ * passes per side taking turns, median of the passes.
  *
  * @module
  */
@@ -489,12 +490,20 @@ export async function runVsTorch(options: VsTorchOptions = {}): Promise<VsTorchR
           ...(error === undefined ? {} : { error }),
         });
         if (error === undefined) {
-          // Untimed first pass (kernel set-up for the inference shapes), then the timed one.
+          // Untimed first pass (kernel set-up for the inference shapes), then `rounds` timed
+          // passes taking turns, as in training: one pass over 10,000 images is 20-100 ms, so a
+          // single one moved the ratio by up to 2x between runs (measured).
           await side.infer(testPixels, inferenceBatchSize, inferenceBatchSize);
-          const tfjsS = await side.infer(testPixels, inferenceImages, inferenceBatchSize);
           const command = { cmd: "infer", images: testPath, batch_size: inferenceBatchSize };
           await torch.request({ ...command, n: inferenceBatchSize });
-          const torchS = Number((await torch.request({ ...command, n: inferenceImages })).seconds);
+          const tfjsPasses: number[] = [];
+          const torchPasses: number[] = [];
+          for (let r = 0; r < rounds; r++) {
+            tfjsPasses.push(await side.infer(testPixels, inferenceImages, inferenceBatchSize));
+            const answer = await torch.request({ ...command, n: inferenceImages });
+            torchPasses.push(Number(answer.seconds));
+          }
+          const [tfjsS, torchS] = [median(tfjsPasses), median(torchPasses)];
           inference.push({ model: name, tfjs_s: tfjsS, torch_s: torchS, ratio: tfjsS / torchS });
         }
       } finally {
@@ -548,8 +557,8 @@ export function formatVsTorchTable(report: VsTorchReport): string {
     ["model", "tfjs s", "torch s", "tfjs/torch"],
     report.inference.models.map((r) => [
       r.model,
-      r.tfjs_s.toFixed(2),
-      r.torch_s.toFixed(2),
+      r.tfjs_s.toFixed(3),
+      r.torch_s.toFixed(3),
       r.ratio.toFixed(2),
     ]),
   );
@@ -562,7 +571,7 @@ export function formatVsTorchTable(report: VsTorchReport): string {
     ...training,
     "",
     `encoder inference: ${report.inference.images} test images in batches of ` +
-    `${report.inference.batch_size}`,
+    `${report.inference.batch_size}, median of ${report.rounds} passes per side taking turns`,
     ...inference,
   ].join("\n");
 }
