@@ -300,31 +300,35 @@ Deno.test({
   fn: async () => {
     await setupBackend("tfjs-node", { quiet: true });
     const { TorchBatchNorm } = await import("../lib/models/torch_batch_norm.ts");
-    const [n, c] = [24, 40];
-    const compute = () => {
-      const layer = new TorchBatchNorm();
-      layer.build([null, c]);
-      layer.setWeights([
-        tf.tensor1d(values(c, 13, 0.5, 1.5)),
-        tf.tensor1d(values(c, 14, -0.5, 0.5)),
-        tf.tensor1d(values(c, 15, -1, 1)),
-        tf.tensor1d(values(c, 16, 0.2, 2)),
-      ]);
-      const x = tf.tensor2d(values(n * c, 11, -1, 3), [n, c]);
-      const w = tf.tensor2d(values(n * c, 12, -1, 1), [n, c]);
-      const inference = layer.apply(x, { training: false }) as tf.Tensor;
-      const f = (v: tf.Tensor) =>
-        tf.sum(tf.mul(layer.apply(v, { training: true }) as tf.Tensor, w));
-      const dx = tf.grad(f)(x);
-      const results = [inference, dx, ...layer.getWeights().slice(2).map((v) => v.clone())];
-      layer.weights.forEach((v) => v.dispose());
-      return results;
-    };
-    const got = await on("tensorflow", compute);
-    const want = await on("cpu", compute);
-    ["inference output", "training dx", "moving mean", "moving variance"].forEach((what, i) =>
-      assertClose(got[i], want[i], what, 1e-5)
-    );
+    // Inference without a tape is FusedBatchNormV3 (rank 2 and 4), with a tape x*scale+shift.
+    for (const shape of [[24, 40], [3, 4, 5, 40]]) {
+      const c = 40;
+      const size = shape.reduce((a, b) => a * b, 1);
+      const compute = () => {
+        const layer = new TorchBatchNorm();
+        layer.build([null, c]);
+        layer.setWeights([
+          tf.tensor1d(values(c, 13, 0.5, 1.5)),
+          tf.tensor1d(values(c, 14, -0.5, 0.5)),
+          tf.tensor1d(values(c, 15, -1, 1)),
+          tf.tensor1d(values(c, 16, 0.2, 2)),
+        ]);
+        const x = tf.tensor(values(size, 11, -1, 3), shape);
+        const w = tf.tensor(values(size, 12, -1, 1), shape);
+        const inference = layer.apply(x, { training: false }) as tf.Tensor;
+        const f = (training: boolean) => (v: tf.Tensor) =>
+          tf.sum(tf.mul(layer.apply(v, { training }) as tf.Tensor, w));
+        const evalDx = tf.grad(f(false))(x);
+        const dx = tf.grad(f(true))(x);
+        const moving = layer.getWeights().slice(2).map((v) => v.clone());
+        layer.weights.forEach((v) => v.dispose());
+        return [inference, evalDx, dx, ...moving];
+      };
+      const got = await on("tensorflow", compute);
+      const want = await on("cpu", compute);
+      ["inference output", "eval-mode dx", "training dx", "moving mean", "moving variance"]
+        .forEach((what, i) => assertClose(got[i], want[i], `[${shape}] ${what}`, 1e-5));
+    }
   },
 });
 

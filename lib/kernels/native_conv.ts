@@ -19,6 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   boolAttr,
   floatAttr,
+  gradientTapeOn,
   hasOneDnnFusedOps,
   intAttr,
   type NativeAttr,
@@ -47,16 +48,6 @@ function paddingMode(kernelSize: number, stride: number, padding: number): Paddi
   // 'SAME' pads (k - 1) / 2 on each side at stride 1.
   if (stride === 1 && 2 * padding === kernelSize - 1) return "SAME";
   return gradientTapeOn() ? "PAD" : "EXPLICIT";
-}
-
-/**
- * Whether the engine is recording operations for a gradient (inside `tf.grad`, `minimize`, ...):
- * the test tfjs-core's own fused ops make (`gradientDepth`), read from the engine's state.
- */
-function gradientTapeOn(): boolean {
-  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
-  // Unknown engine internals: assume a tape, whose path is correct either way.
-  return state?.gradientDepth === undefined || state.gradientDepth > 0;
 }
 
 /** The attributes `Conv2D` and both of its gradients share. */

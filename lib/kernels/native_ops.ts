@@ -19,6 +19,18 @@ export interface NativeAttr {
   value: unknown;
 }
 
+/**
+ * Whether the engine is recording operations for a gradient (inside `tf.grad`, `minimize`, ...):
+ * the test tfjs-core's own fused ops make (`gradientDepth`), read from the engine's state.
+ * {@link runNativeOp} is not recorded, so a caller without its own gradient must not use it
+ * while this is true.
+ */
+export function gradientTapeOn(): boolean {
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
+  // Unknown engine internals: assume a tape, whose path is correct either way.
+  return state?.gradientDepth === undefined || state.gradientDepth > 0;
+}
+
 /** The part of tfjs-node's backend this module uses. */
 interface NativeBackend {
   binding: Record<string, number | undefined>;
