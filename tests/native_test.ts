@@ -233,6 +233,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "tfjs-node: max pooling's gradient (oneDNN's on Intel's build) equals cpu, ties " +
+    "included (needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    // ReLU'd inputs: many 2x2 windows are all zeros, where the gradient must go to the first.
+    const x = values(2 * 9 * 8 * 3, 51, -1, 1).map((v) => Math.max(v, 0));
+    for (const [pad, size, stride] of [["valid", 2, 2], ["same", 2, 2], ["same", 3, 2]] as const) {
+      for (const oneDnn of [true, false]) {
+        const compute = () => {
+          const input = tf.tensor4d(x, [2, 9, 8, 3]);
+          const f = (v: tf.Tensor) => {
+            const y = tf.maxPool(v as tf.Tensor4D, size, stride, pad);
+            return tf.sum(tf.mul(y, tf.tensor(values(y.size, 52, -1, 1), y.shape)));
+          };
+          return [tf.maxPool(input, size, stride, pad), tf.grad(f)(input)];
+        };
+        disableOneDnnFusedOps(!oneDnn);
+        const got = await on("tensorflow", compute);
+        disableOneDnnFusedOps(false);
+        const want = await on("cpu", compute);
+        const what = `${size}x${size} stride ${stride} ${pad}${oneDnn ? "" : " (no oneDNN)"}`;
+        assert.deepEqual(got[0], want[0], `${what} output`);
+        // Overlapping windows (3x3, stride 2) add up in another order: rounding only.
+        assertClose(got[1], want[1], `${what} gradient`, 1e-6);
+      }
+    }
+  },
+});
+
+Deno.test({
   name: "tfjs-node: TorchConv2D (padded TensorFlow convolution) forward and gradients equal " +
     "zero padding + tf.layers.conv2d on cpu (needs deno task native)",
   ignore: !built,

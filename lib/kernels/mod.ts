@@ -24,6 +24,7 @@ import { sliceConfig, splitVConfig } from "./slice.ts";
 import { replacedWasmKernels, WASM } from "./wasm_backend.ts";
 import { NATIVE, nativeStepConfig } from "./native_step.ts";
 import { nativeReluGradConfig, reluGradientConfig } from "./relu_grad.ts";
+import { nativeMaxPoolGradConfig } from "./native_max_pool.ts";
 
 export { conv2DBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
 export { conv2DBackpropInputConfig } from "./conv2d_backprop_input.ts";
@@ -33,6 +34,7 @@ export { type KernelVariant, kernelVariant, setKernelVariant } from "./variant.t
 export { maxPoolGradConfig } from "./max_pool_grad.ts";
 export { NATIVE, nativeStepConfig } from "./native_step.ts";
 export { nativeReluGradConfig, RELU_GRAD, reluGradientConfig } from "./relu_grad.ts";
+export { nativeMaxPoolGradConfig } from "./native_max_pool.ts";
 export {
   resizeNearestNeighborGradConfig,
   resizeNearestNeighborGradCpuConfig,
@@ -124,7 +126,8 @@ let nativeRegistered = false;
  * Speeds up ReLU's gradient on the "tensorflow" backend: registers TensorFlow's `ReluGrad` as
  * {@link RELU_GRAD} with the `Relu` gradient that uses it ({@link reluGradientConfig}; other
  * backends keep tfjs's formula), and replaces tfjs-node's seven-op `Step` with
- * {@link nativeStepConfig}. Idempotent; `setupBackend` calls it after loading tfjs-node(-gpu).
+ * {@link nativeStepConfig}, and tfjs-node's `MaxPoolGrad` with {@link nativeMaxPoolGradConfig}
+ * (oneDNN's, on Intel's build). Idempotent; `setupBackend` calls it after loading tfjs-node(-gpu).
  * Does nothing when the backend's `Step` is not registered (tfjs-node not loaded).
  */
 export function registerNativeKernels(): void {
@@ -135,5 +138,10 @@ export function registerNativeKernels(): void {
   tf.registerKernel(nativeStepConfig(original));
   tf.registerKernel(nativeReluGradConfig);
   tf.registerGradient(reluGradientConfig);
+  const maxPoolGrad = tf.getKernel(tf.MaxPoolGrad, NATIVE);
+  if (maxPoolGrad !== undefined) {
+    tf.unregisterKernel(tf.MaxPoolGrad, NATIVE);
+    tf.registerKernel(nativeMaxPoolGradConfig(maxPoolGrad));
+  }
   nativeRegistered = true;
 }
