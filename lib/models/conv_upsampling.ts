@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { TorchConv2D } from "./torch_conv2d.ts";
 import { type Autoencoder, composeAutoencoder } from "./autoencoder.ts";
 import { paramInit } from "./init.ts";
 
@@ -37,10 +38,12 @@ export function buildConvUpsamplingAutoencoder(options: ConvUpsamplingOptions = 
     activation: "relu" | "sigmoid",
     padding: "same" | "valid" = "same",
   ) =>
-    tf.layers.conv2d({
+    // 'same' at stride 1 with k = 3 is padding 1 on every side: TorchConv2D is then a 'same'
+    // Conv2D, and on tfjs-node it also gets oneDNN's fused bias + ReLU.
+    new TorchConv2D({
       filters,
       kernelSize: 3,
-      padding,
+      torchPadding: padding === "same" ? 1 : 0,
       activation,
       kernelInitializer: init.kernel(),
       biasInitializer: init.bias(9 * (x.shape[3] as number)),
