@@ -16,6 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { type NativeActivation, nativeActivationGrad } from "./native_activation.ts";
 import {
   boolAttr,
   floatAttr,
@@ -30,8 +31,8 @@ import {
   typeAttr,
 } from "./native_ops.ts";
 
-/** Activations {@link nativeConv2d} applies (those of the model zoo). */
-export type NativeConvActivation = "linear" | "relu" | "sigmoid";
+/** Activations {@link nativeConv2d} applies (see {@link NativeActivation}). */
+export type NativeConvActivation = NativeActivation;
 
 /** How TensorFlow is told the padding; "PAD" means a `PadV2` before a `"VALID"` convolution. */
 type PaddingMode = "VALID" | "SAME" | "EXPLICIT" | "PAD";
@@ -130,12 +131,7 @@ export function nativeConv2d(
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [savedX, savedW, savedY] = saved;
         const gradient = Array.isArray(dy) ? dy[0] : dy;
-        // ReLU's and the sigmoid's derivatives are functions of the output (see native_dense).
-        const dz = activation === "relu"
-          ? runNativeOp("ReluGrad", [typeAttr()], [gradient, savedY], 1)[0]
-          : activation === "sigmoid"
-          ? runNativeOp("SigmoidGrad", [typeAttr()], [savedY, gradient], 1)[0]
-          : gradient;
+        const dz = nativeActivationGrad(activation, gradient, savedY);
         const xShape = tf.tensor1d(savedX.shape, "int32");
         const wShape = tf.tensor1d(savedW.shape, "int32");
         const dxs = runNativeOp("Conv2DBackpropInput", attrs, [xShape, savedW, dz], 1)[0];

@@ -14,6 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { type NativeActivation, nativeActivationGrad } from "./native_activation.ts";
 import {
   boolAttr,
   hasOneDnnFusedOps,
@@ -23,8 +24,8 @@ import {
   typeAttr,
 } from "./native_ops.ts";
 
-/** Activations {@link nativeDense} applies (those of the model zoo). */
-export type NativeDenseActivation = "linear" | "relu" | "sigmoid";
+/** Activations {@link nativeDense} applies (see {@link NativeActivation}). */
+export type NativeDenseActivation = NativeActivation;
 
 function matMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
   const attrs = [
@@ -86,13 +87,7 @@ export function nativeDense(
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [savedX, savedW, savedY] = saved;
         const gradient = Array.isArray(dy) ? dy[0] : dy;
-        // ReLU's and the sigmoid's derivatives are functions of the output: y > 0 exactly where
-        // z > 0, and sigmoid'(z) = y (1 - y).
-        const dz = activation === "relu"
-          ? runNativeOp("ReluGrad", [typeAttr()], [gradient, savedY], 1)[0]
-          : activation === "sigmoid"
-          ? runNativeOp("SigmoidGrad", [typeAttr()], [savedY, gradient], 1)[0]
-          : gradient;
+        const dz = nativeActivationGrad(activation, gradient, savedY);
         const dx = matMul(dz, savedW, false, true);
         const dw = matMul(savedX, dz, true, false);
         if (b === undefined) return [dx, dw];
