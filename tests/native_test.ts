@@ -331,7 +331,8 @@ Deno.test({
   fn: async () => {
     await setupBackend("tfjs-node", { quiet: true });
     const { TorchBatchNorm } = await import("../lib/models/torch_batch_norm.ts");
-    // Inference without a tape is FusedBatchNormV3 (rank 2 and 4), with a tape x*scale+shift.
+    // Inference without a tape is FusedBatchNormV3 (rank 2 and 4), with a tape x*scale+shift;
+    // training is FusedBatchNormV3 + its gradient for rank 4, the closed form for rank 2.
     for (const shape of [[24, 40], [3, 4, 5, 40]]) {
       const c = 40;
       const size = shape.reduce((a, b) => a * b, 1);
@@ -351,14 +352,24 @@ Deno.test({
           tf.sum(tf.mul(layer.apply(v, { training }) as tf.Tensor, w));
         const evalDx = tf.grad(f(false))(x);
         const dx = tf.grad(f(true))(x);
+        const trainable = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+        const { grads } = tf.variableGrads(() => f(true)(x) as tf.Scalar, trainable);
+        // Two training steps: the moving statistics moved twice.
         const moving = layer.getWeights().slice(2).map((v) => v.clone());
         layer.weights.forEach((v) => v.dispose());
-        return [inference, evalDx, dx, ...moving];
+        return [inference, evalDx, dx, ...trainable.map((v) => grads[v.name]), ...moving];
       };
       const got = await on("tensorflow", compute);
       const want = await on("cpu", compute);
-      ["inference output", "eval-mode dx", "training dx", "moving mean", "moving variance"]
-        .forEach((what, i) => assertClose(got[i], want[i], `[${shape}] ${what}`, 1e-5));
+      [
+        "inference output",
+        "eval-mode dx",
+        "training dx",
+        "gamma grad",
+        "beta grad",
+        "moving mean",
+        "moving variance",
+      ].forEach((what, i) => assertClose(got[i], want[i], `[${shape}] ${what}`, 1e-5));
     }
   },
 });

@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { gradientTapeOn, isNativeBackend } from "../kernels/native_ops.ts";
-import { nativeBatchNormInference } from "../kernels/native_batch_norm.ts";
+import { nativeBatchNormInference, nativeBatchNormTraining } from "../kernels/native_batch_norm.ts";
 
 /** Options of {@link TorchBatchNorm}. */
 export interface TorchBatchNormArgs {
@@ -126,21 +126,31 @@ export class TorchBatchNorm extends tf.layers.Layer {
         );
       }
       const channels = x.shape[x.rank - 1];
+      if (isNativeBackend() && x.rank === 4 && x.dtype === "float32" && x.size >= 2 * channels) {
+        // Images: TensorFlow's fused ops, 2.6x faster here (see native_batch_norm.ts).
+        const { y, mean, variance } = nativeBatchNormTraining(x, gamma, beta, this.epsilon);
+        this.moveTowards(this.movingMean!, mean);
+        this.moveTowards(this.movingVariance!, variance);
+        tf.dispose([mean, variance]);
+        return y;
+      }
       const rows = x.rank === 2 ? x : tf.reshape(x, [-1, channels]);
       const normed = this.normalizeInTraining(rows, gamma, beta);
       return x.rank === 2 ? normed : tf.reshape(normed, x.shape);
     });
   }
 
+  /** `moving - (moving - batch) * (1 - momentum)`, written into the moving statistic. */
+  private moveTowards(variable: LayerWeight, value: tf.Tensor): void {
+    tf.tidy(() => {
+      const current = variable.read();
+      variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - this.momentum)));
+    });
+  }
+
   /** Training-mode forward on `[N, C]` with the compact gradient; updates the moving stats. */
   private normalizeInTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
     const epsilon = this.epsilon;
-    const decay = 1 - this.momentum;
-    const moveTowards = (variable: LayerWeight, value: tf.Tensor) =>
-      tf.tidy(() => {
-        const current = variable.read();
-        variable.write(tf.sub(current, tf.mul(tf.sub(current, value), decay)));
-      });
     const forward = tf.customGrad(
       (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
         const [xs, g, b] = args as tf.Tensor[];
@@ -151,8 +161,8 @@ export class TorchBatchNorm extends tf.layers.Layer {
         const variance = tf.mean(tf.square(centered), 0);
         const inv = tf.rsqrt(tf.add(variance, epsilon));
         const xhat = tf.mul(centered, inv);
-        moveTowards(this.movingMean!, mean);
-        moveTowards(this.movingVariance!, variance);
+        this.moveTowards(this.movingMean!, mean);
+        this.moveTowards(this.movingVariance!, variance);
         save([xhat, inv, g]);
         return {
           value: tf.add(tf.mul(xhat, g), b),
