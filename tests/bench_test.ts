@@ -7,16 +7,19 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { parseBenchArgs } from "../lib/bench.ts";
 import {
   DEBIAN_PYTHON,
   ensureTorch,
   formatVsTorchTable,
   median,
+  startTorchReference,
   torchParamCounts,
   type VsTorchReport,
 } from "../lib/bench_torch.ts";
 import { countTrainableParams, zoo } from "../lib/models/mod.ts";
+import { MNIST_FILES, resolveMnistDir } from "../lib/data/mnist.ts";
 
 Deno.test("torch reference: every zoo model's PyTorch twin has tfjs' trainable parameter count", async () => {
   await ensureTorch(DEBIAN_PYTHON);
@@ -50,6 +53,22 @@ Deno.test("bench CLI: --vs-torch, --rounds, --threads parse; bad values are reje
   assert.equal(parseBenchArgs([]).vsTorch, false);
   assert.throws(() => parseBenchArgs(["--rounds", "two"]), /--rounds must be an integer/);
   assert.throws(() => parseBenchArgs(["--vs-torch=yes"]));
+});
+
+Deno.test("torch reference: a train command of 0 batches answers valid JSON (--warmup 0)", async () => {
+  await ensureTorch(DEBIAN_PYTHON);
+  const torch = startTorchReference(DEBIAN_PYTHON, 1);
+  try {
+    const images = join(resolveMnistDir(), MNIST_FILES.train.images);
+    await torch.request({ cmd: "setup", model: "dense-64", batch_size: 4, pool: 1, images });
+    const none = await torch.request({ cmd: "train", batches: 0 });
+    assert.deepEqual(none, { seconds: [], last_loss: null });
+    const one = await torch.request({ cmd: "train", batches: 1 });
+    assert.equal((one.seconds as number[]).length, 1);
+    assert.ok(Number.isFinite(one.last_loss), `last_loss = ${one.last_loss}`);
+  } finally {
+    await torch.close();
+  }
 });
 
 Deno.test("median: odd and even lengths, unsorted input; empty list throws", () => {

@@ -242,7 +242,8 @@ class Session:
     def train(self, cmd):
         """`batches` timed training steps (forward, MSE, backward, Adam) in train mode."""
         self.model.train()
-        times, loss_value = [], float("nan")
+        # None, not NaN, when no batch ran: json.dumps writes NaN, which is not JSON.
+        times, loss_value = [], None
         for _ in range(int(cmd["batches"])):
             x = self.batches[self.next % len(self.batches)]
             self.next += 1
