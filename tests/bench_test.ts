@@ -13,6 +13,7 @@ import {
   DEBIAN_PYTHON,
   ensureTorch,
   formatVsTorchTable,
+  MAX_INFERENCE_PASSES,
   median,
   startTorchReference,
   torchParamCounts,
@@ -124,6 +125,8 @@ Deno.test("deno task bench --vs-torch --json prints one JSON object with per-mod
   const inf = report.inference.models[0];
   assert.equal(inf.model, "dense-linear-code");
   assert.ok(inf.tfjs_s > 0 && inf.torch_s > 0);
+  // At least `rounds` passes, at most the cap.
+  assert.ok(inf.passes >= 2 && inf.passes <= MAX_INFERENCE_PASSES, `passes = ${inf.passes}`);
   const text = formatVsTorchTable(report);
   assert.match(text, /dense-linear-code\s+435858/);
   assert.match(text, /tfjs\/torch/);
