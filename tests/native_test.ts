@@ -682,3 +682,39 @@ Deno.test("nativeAdam refuses a backend other than tfjs-node, and bad hyperparam
   assert.throws(() => nativeAdam(0.1, 1), /beta1 must be in \[0, 1\)/);
   assert.throws(() => nativeAdam(0.1, 0.9, -0.1), /beta2 must be in \[0, 1\)/);
 });
+
+Deno.test({
+  name: "tfjs-node: an mlp-bn encoder with its BatchNorms folded equals cpu's unfolded predict " +
+    "(needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    const { buildMlpBlocksAutoencoder, foldBatchNorm, TorchBatchNorm } = await import(
+      "../lib/models/mod.ts"
+    );
+    const run = (fold: boolean) => () => {
+      const { encoder, autoencoder } = buildMlpBlocksAutoencoder({ nLayers: 4, seed: 5 });
+      let seed = 100;
+      for (const layer of encoder.layers) {
+        if (!(layer instanceof TorchBatchNorm)) continue;
+        const c = layer.getWeights()[0].shape[0];
+        layer.setWeights([
+          tf.tensor(values(c, seed++, -2, 2)),
+          tf.tensor(values(c, seed++)),
+          tf.tensor(values(c, seed++, -0.5, 0.5)),
+          tf.tensor(values(c, seed++, 0.05, 3)),
+        ]);
+      }
+      const x = tf.tensor(values(64 * 784, 9, 0, 1), [64, 784]);
+      const forward = fold ? foldBatchNorm(encoder) : null;
+      if (fold) assert.equal(forward!.folded, 3);
+      const y = forward ? forward.predict(x) : encoder.predict(x) as tf.Tensor;
+      forward?.dispose();
+      autoencoder.dispose();
+      return [y];
+    };
+    const [want] = await on("cpu", run(false));
+    const [got] = await on("tensorflow", run(true));
+    assertClose(got, want, "folded encoder on tfjs-node", 1e-4);
+  },
+});

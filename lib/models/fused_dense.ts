@@ -45,12 +45,37 @@ export class FusedDense extends DenseLayer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const { kernel, bias, activation } = this as unknown as DenseFields;
-    const native = NATIVE_ACTIVATIONS[activation.getClassName()];
-    if (!isNativeBackend() || native === undefined || x.rank !== 2 || x.dtype !== "float32") {
+    if (!nativeDenseApplies(x, activation.getClassName())) {
       return super.call(inputs, kwargs) as tf.Tensor;
     }
+    const native = NATIVE_ACTIVATIONS[activation.getClassName()];
     return tf.tidy(() => nativeDense(x, kernel.read(), bias?.read() ?? null, native));
   }
+}
+
+/** Whether the native 2-D path runs for input `x` and the named activation. */
+function nativeDenseApplies(x: tf.Tensor, activationName: string): boolean {
+  return isNativeBackend() && Object.hasOwn(NATIVE_ACTIVATIONS, activationName) &&
+    x.rank === 2 && x.dtype === "float32";
+}
+
+/**
+ * `activate(x kernel + bias)` as a {@link FusedDense} computes it (TensorFlow's 2-D ops where
+ * they apply, else tfjs' matMul, add and the activation) for weights that are not a layer's,
+ * such as a layer with a BatchNorm folded in.
+ *
+ * @param x Input [N, in].
+ * @param parts Kernel, bias and activation (see {@link denseParts}).
+ * @returns The output [N, out].
+ */
+export function applyDense(x: tf.Tensor, parts: DenseParts): tf.Tensor {
+  return tf.tidy(() => {
+    if (nativeDenseApplies(x, parts.activationName)) {
+      return nativeDense(x, parts.kernel, parts.bias, NATIVE_ACTIVATIONS[parts.activationName]);
+    }
+    const z = tf.matMul(x, parts.kernel);
+    return parts.activate(parts.bias === null ? z : tf.add(z, parts.bias));
+  });
 }
 tf.serialization.registerClass(FusedDense);
 
@@ -62,6 +87,39 @@ tf.serialization.registerClass(FusedDense);
  */
 export function fusedDense(args: FusedDenseArgs): FusedDense {
   return new FusedDense(args);
+}
+
+/** A dense layer's current weights and activation, as {@link denseParts} returns them. */
+export interface DenseParts {
+  /** Kernel [in, out] (the layer's variable; do not dispose). */
+  kernel: tf.Tensor;
+  /** Bias [out], or null for a layer without one. */
+  bias: tf.Tensor | null;
+  /** The activation as Dense applies it after `x kernel + bias`. */
+  activate: (z: tf.Tensor) => tf.Tensor;
+  /** The activation's class name (`"relu"`, `"linear"`, ...). */
+  activationName: string;
+}
+
+/**
+ * The kernel, bias and activation of a dense layer (tfjs-layers' Dense or {@link FusedDense}).
+ *
+ * @param layer A built dense layer.
+ * @returns Its parts; the tensors are the layer's own (do not dispose them).
+ * @throws Error if `layer` is not a dense layer or not built.
+ */
+export function denseParts(layer: tf.layers.Layer): DenseParts {
+  if (!isDenseLayer(layer)) throw new Error(`denseParts: ${layer.name} is not a dense layer`);
+  const fields = layer as unknown as DenseFields & {
+    activation: { apply(z: tf.Tensor): tf.Tensor };
+  };
+  if (!layer.built) throw new Error(`denseParts: ${layer.name} is not built`);
+  return {
+    kernel: fields.kernel.read(),
+    bias: fields.bias?.read() ?? null,
+    activate: (z) => fields.activation.apply(z),
+    activationName: fields.activation.getClassName(),
+  };
 }
 
 /**

@@ -28,7 +28,16 @@ export {
 } from "./resize_layer.ts";
 export { SeededDropout, seededDropout, type SeededDropoutArgs } from "./seeded_dropout.ts";
 export { TorchBatchNorm, type TorchBatchNormArgs } from "./torch_batch_norm.ts";
-export { FusedDense, fusedDense, type FusedDenseArgs, isDenseLayer } from "./fused_dense.ts";
+export {
+  applyDense,
+  type DenseParts,
+  denseParts,
+  FusedDense,
+  fusedDense,
+  type FusedDenseArgs,
+  isDenseLayer,
+} from "./fused_dense.ts";
+export { foldBatchNorm, type FoldedModel } from "./fold_batch_norm.ts";
 export { TorchConv2D, type TorchConv2DArgs } from "./torch_conv2d.ts";
 export {
   activation,

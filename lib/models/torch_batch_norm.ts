@@ -112,8 +112,7 @@ export class TorchBatchNorm extends tf.layers.Layer {
         if (isNativeBackend()) {
           // Under a tape (gradients through eval mode): tfjs-node's batchNorm kernel measured
           // 1.6 ms on [1000, 706]; x * scale + shift with the two [C] vectors made first, 0.7 ms.
-          const scale = tf.mul(gamma, tf.rsqrt(tf.add(this.movingVariance!.read(), this.epsilon)));
-          const shift = tf.sub(beta, tf.mul(this.movingMean!.read(), scale));
+          const { scale, shift } = this.inferenceAffine();
           return tf.add(tf.mul(x, scale), shift);
         }
         return tf.batchNorm(
@@ -137,6 +136,29 @@ export class TorchBatchNorm extends tf.layers.Layer {
       const rows = x.rank === 2 ? x : tf.reshape(x, [-1, channels]);
       const normed = this.normalizeInTraining(rows, gamma, beta);
       return x.rank === 2 ? normed : tf.reshape(normed, x.shape);
+    });
+  }
+
+  /**
+   * What inference computes, as one affine map per channel: `x * scale + shift` with
+   * `scale = gamma / sqrt(movingVariance + epsilon)` and `shift = beta - movingMean * scale`
+   * (`lib/models/fold_batch_norm.ts` folds it into the next dense layer).
+   *
+   * @returns New tensors [C]; the caller disposes them.
+   * @throws Error if the layer is not built.
+   */
+  inferenceAffine(): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+    if (this.gamma === null) throw new Error(`TorchBatchNorm ${this.name}: not built`);
+    return tf.tidy(() => {
+      const scale = tf.mul(
+        this.gamma!.read(),
+        tf.rsqrt(tf.add(this.movingVariance!.read(), this.epsilon)),
+      ) as tf.Tensor1D;
+      const shift = tf.sub(
+        this.beta!.read(),
+        tf.mul(this.movingMean!.read(), scale),
+      ) as tf.Tensor1D;
+      return { scale, shift };
     });
   }
 
