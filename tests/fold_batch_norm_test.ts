@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { buildZooModel, foldBatchNorm, TorchBatchNorm } from "../lib/models/mod.ts";
 import { buildMlpBlocksAutoencoder } from "../lib/models/mlp_blocks.ts";
+import { predictFlat } from "../lib/experiments/common.ts";
 import { mulberry32 } from "../lib/random.ts";
 
 await tf.setBackend("cpu");
@@ -100,4 +101,18 @@ Deno.test("foldBatchNorm: no fold where it would not be exact or the model is no
   const branchy = tf.model({ inputs: input, outputs: joined });
   assert.equal(foldBatchNorm(branchy).folded, 0);
   branchy.dispose();
+});
+
+Deno.test("predictFlat folds: mlp-bn encoder codes equal predict's up to rounding", async () => {
+  const { encoder, autoencoder } = buildMlpBlocksAutoencoder({ nLayers: 3, seed: 9 });
+  randomizeBatchNorms(encoder, 11);
+  const x = uniform([70, 784], 6, 0, 1);
+  const codes = await predictFlat(encoder, x, 32); // 3 chunks, the last one short
+  const want = (encoder.predict(x) as tf.Tensor).dataSync();
+  assert.equal(codes.length, want.length);
+  const scale = Math.max(...Array.from(want, Math.abs));
+  const worst = Math.max(...Array.from(want, (w, i) => Math.abs(codes[i] - w)));
+  assert.ok(worst < 1e-5 * scale, `max diff ${worst} vs scale ${scale}`);
+  x.dispose();
+  autoencoder.dispose();
 });
