@@ -52,6 +52,7 @@ export class FusedDense extends DenseLayer {
     return tf.tidy(() => nativeDense(x, kernel.read(), bias?.read() ?? null, native));
   }
 }
+tf.serialization.registerClass(FusedDense);
 
 /** Whether the native 2-D path runs for input `x` and the named activation. */
 function nativeDenseApplies(x: tf.Tensor, activationName: string): boolean {
@@ -77,7 +78,6 @@ export function applyDense(x: tf.Tensor, parts: DenseParts): tf.Tensor {
     return parts.activate(parts.bias === null ? z : tf.add(z, parts.bias));
   });
 }
-tf.serialization.registerClass(FusedDense);
 
 /**
  * Builds a {@link FusedDense} layer; same arguments as `tf.layers.dense`.
