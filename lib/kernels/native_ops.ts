@@ -147,10 +147,10 @@ const oneDnnProbe = new WeakMap<object, boolean>();
 
 /**
  * Whether the loaded TensorFlow has oneDNN's fused kernels (`_MklNativeFusedConv2D`,
- * `_MklNativeFusedMatMul`) and the addon can call them: Intel's AVX-512 build, which
- * `deno task native` picks where the CPU has AVX-512. They compute a convolution or matmul with
- * its bias and ReLU in one pass. Decided once per backend by running one on a 1x1 input; the
- * stock CPU and CUDA builds have no such op.
+ * `_MklNativeFusedMatMul`) and the addon can call them: Intel's builds, which `deno task native`
+ * picks where the CPU has AVX2 or AVX-512, and on some machines `tensorflow-cpu` too (its oneDNN
+ * had them on an AMD EPYC). They compute a convolution or matmul with its bias and ReLU in one
+ * pass. Decided once per backend by running one on a 1x1 input.
  */
 export function hasOneDnnFusedOps(): boolean {
   if (oneDnnDisabled || !supportsStringListAttrs()) return false;

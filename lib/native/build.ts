@@ -35,11 +35,13 @@
  * Under Deno, tfjs-node also needs `util.isNullOrUndefined` back (see `node_compat.ts`);
  * `setupBackend` in `lib/backend.ts` does that before importing the package.
  *
- * **Intel's AVX-512 build (`--variant avx512`, the default where /proc/cpuinfo lists `avx512f`).**
- * PyPI's `tensorflow-cpu` is compiled for AVX only. `intel-tensorflow-avx512==2.9.1` is the same
- * TensorFlow release with the same C API, compiled for AVX-512 with oneDNN; the same addon source
- * builds against it. Its library also needs Intel's OpenMP runtime `libiomp5.so`, taken from the
- * `intel-openmp` wheel into `deps/lib/`. Measured on this project's 2-core Xeon: see README,
+ * **Intel's builds (`--variant avx512`, the default where /proc/cpuinfo lists `avx512f`;
+ * `--variant avx2`, the default where it lists `avx2` and `fma` but not `avx512f`).** PyPI's
+ * `tensorflow-cpu` is compiled for AVX only. `intel-tensorflow-avx512==2.9.1` (compiled for
+ * AVX-512) and `intel-tensorflow==2.9.1` are the same TensorFlow release with the same C API,
+ * built with oneDNN (`--config=mkl`); the same addon source builds against them. Their library
+ * also needs Intel's OpenMP runtime `libiomp5.so`, taken from the `intel-openmp` wheel into
+ * `deps/lib/`. Measured on a 2-core Xeon with AVX-512 and a 2-core AMD EPYC without: see README,
  * Performance.
  *
  * **GPU (`--gpu`; built here and verified on the CPU only: no GPU on this machine; 40 s, 926 MB
@@ -79,15 +81,21 @@ export const TENSORFLOW_VERSION = "2.9.1";
 export const WHEEL_PYTHON_VERSION = "3.10";
 
 /**
- * Which TensorFlow build: the CPU wheel or Intel's AVX-512 build of the same version for
+ * Which TensorFlow build: the CPU wheel or one of Intel's oneDNN builds of the same version for
  * tfjs-node, the CUDA wheel for tfjs-node-gpu.
  */
-export type NativeVariant = "cpu" | "avx512" | "gpu";
+export type NativeVariant = CpuVariant | "gpu";
+
+/** The variants for tfjs-node (CPU): {@link NATIVE_VARIANTS}. */
+export type CpuVariant = "cpu" | "avx2" | "avx512";
+
+/** Every CPU variant, for `--variant` and its error message. */
+export const CPU_VARIANTS: readonly CpuVariant[] = ["cpu", "avx2", "avx512"];
 
 /** Names that belong to one {@link NativeVariant}. */
 export interface NativeVariantSpec {
   /** PyPI project whose wheel carries the libraries. */
-  pypiProject: "tensorflow-cpu" | "intel-tensorflow-avx512" | "tensorflow";
+  pypiProject: "tensorflow-cpu" | "intel-tensorflow" | "intel-tensorflow-avx512" | "tensorflow";
   /** npm package whose addon is built. */
   npmPackage: "@tensorflow/tfjs-node" | "@tensorflow/tfjs-node-gpu";
   /**
@@ -100,7 +108,12 @@ export interface NativeVariantSpec {
 /** The PyPI wheel and npm package of each variant. */
 export const NATIVE_VARIANTS: Readonly<Record<NativeVariant, NativeVariantSpec>> = {
   cpu: { pypiProject: "tensorflow-cpu", npmPackage: "@tensorflow/tfjs-node" },
-  // Intel's build (oneDNN, compiled for AVX-512) links Intel's OpenMP runtime.
+  // Intel's builds (oneDNN) link Intel's OpenMP runtime.
+  avx2: {
+    pypiProject: "intel-tensorflow",
+    npmPackage: "@tensorflow/tfjs-node",
+    runtime: { pypiProject: "intel-openmp==2024.2.3", member: "*/lib/libiomp5.so" },
+  },
   avx512: {
     pypiProject: "intel-tensorflow-avx512",
     npmPackage: "@tensorflow/tfjs-node",
@@ -110,12 +123,13 @@ export const NATIVE_VARIANTS: Readonly<Record<NativeVariant, NativeVariantSpec>>
 };
 
 /**
- * The CPU variant for this machine: `"avx512"` where the CPU has AVX-512 (Intel's build was
- * faster there: see README, Performance), else `"cpu"`.
+ * The CPU variant for this machine: `"avx512"` where the CPU has AVX-512, `"avx2"` where it has
+ * AVX2 and FMA but not AVX-512 (Intel's builds were faster than `tensorflow-cpu` on both kinds:
+ * see README, Performance), else `"cpu"`.
  *
- * @param cpuinfo Text of /proc/cpuinfo (default: read it; unreadable counts as no AVX-512).
+ * @param cpuinfo Text of /proc/cpuinfo (default: read it; unreadable counts as none of these).
  */
-export function defaultCpuVariant(cpuinfo?: string): "cpu" | "avx512" {
+export function defaultCpuVariant(cpuinfo?: string): CpuVariant {
   let text = cpuinfo;
   if (text === undefined) {
     try {
@@ -124,8 +138,33 @@ export function defaultCpuVariant(cpuinfo?: string): "cpu" | "avx512" {
       text = "";
     }
   }
-  const flags = text.split("\n").find((line) => line.startsWith("flags"));
-  return flags !== undefined && /\bavx512f\b/.test(flags) ? "avx512" : "cpu";
+  const line = text.split("\n").find((l) => l.startsWith("flags")) ?? "";
+  const flags = new Set(line.slice(line.indexOf(":") + 1).trim().split(/\s+/));
+  if (flags.has("avx512f")) return "avx512";
+  if (flags.has("avx2") && flags.has("fma")) return "avx2";
+  return "cpu";
+}
+
+/**
+ * The file, relative to the npm package, in which the install step records the variant and wheel
+ * it installed (`"avx2 intel-tensorflow==2.9.1"`): which build is loaded decides, e.g., whether
+ * oneDNN's kernels are there.
+ */
+export const INSTALLED_VARIANT_FILE = "deps/variant";
+
+/**
+ * The variant `deno task native` last installed into the npm package at `packageDir`, or null
+ * when it has not recorded one (not built by this project, or built before the record existed).
+ */
+export function installedVariant(packageDir: string): NativeVariant | null {
+  let text: string;
+  try {
+    text = readFileSync(join(packageDir, INSTALLED_VARIANT_FILE), "utf8");
+  } catch {
+    return null;
+  }
+  const name = text.trim().split(/\s+/)[0];
+  return Object.hasOwn(NATIVE_VARIANTS, name) ? name as NativeVariant : null;
 }
 
 /** The shared libraries the addon needs, as installed in `<package>/deps/lib/`. */
@@ -241,7 +280,9 @@ export async function buildNative(options: NativeBuildOptions = {}): Promise<Nat
   const variant = options.variant ?? defaultCpuVariant();
   if (!(variant in NATIVE_VARIANTS)) {
     throw new Error(
-      `unknown variant ${JSON.stringify(variant)}; expected "cpu", "avx512" or "gpu"`,
+      `unknown variant ${JSON.stringify(variant)}; expected ${
+        [...CPU_VARIANTS, "gpu"].map((v) => JSON.stringify(v)).join(", ")
+      }`,
     );
   }
   const spec = NATIVE_VARIANTS[variant];
@@ -278,7 +319,7 @@ export async function buildNative(options: NativeBuildOptions = {}): Promise<Nat
   const addon = await step("compile", () => ensureAddon(packageDir, paths, napiVersion, force));
   const addonPath = await step(
     "install",
-    () => install(packageDir, napiVersion, addon, stub, paths.tensorflowDir),
+    () => install(packageDir, napiVersion, addon, stub, paths.tensorflowDir, variant),
   );
   let verified: string | null = null;
   if (options.verify ?? true) {
@@ -694,6 +735,7 @@ async function install(
   addon: string,
   stub: string,
   tensorflowDir: string,
+  variant: NativeVariant,
 ): Promise<{ value: string; skipped: boolean }> {
   const addonDir = join(packageDir, "lib", `napi-v${napiVersion}`);
   const libDir = join(packageDir, "deps", "lib");
@@ -714,6 +756,10 @@ async function install(
   for (const name of readdirSync(libs).filter((f) => RUNTIME_LIBRARY.test(f))) {
     await linkOrCopy(join(libs, name), join(libDir, name));
   }
+  await Deno.writeTextFile(
+    join(packageDir, INSTALLED_VARIANT_FILE),
+    `${variant} ${NATIVE_VARIANTS[variant].pypiProject}==${TENSORFLOW_VERSION}\n`,
+  );
   return { value: addonPath, skipped: false };
 }
 
@@ -758,13 +804,14 @@ async function run(
   return { stdout, stderr };
 }
 
-/** `--variant`: "cpu", "avx512", or absent for {@link defaultCpuVariant}. */
-function parseCpuVariant(value: string | undefined): "cpu" | "avx512" {
+/** `--variant`: one of {@link CPU_VARIANTS}, or absent for {@link defaultCpuVariant}. */
+function parseCpuVariant(value: string | undefined): CpuVariant {
   if (value === undefined) return defaultCpuVariant();
-  if (value !== "cpu" && value !== "avx512") {
-    throw new Error(`--variant must be cpu or avx512, got ${JSON.stringify(value)}`);
+  const known = CPU_VARIANTS.find((v) => v === value);
+  if (known === undefined) {
+    throw new Error(`--variant must be ${CPU_VARIANTS.join(", ")}; got ${JSON.stringify(value)}`);
   }
-  return value;
+  return known;
 }
 
 if (import.meta.main) {
@@ -782,10 +829,11 @@ if (import.meta.main) {
   });
   if (values.help) {
     console.log(
-      "deno task native [--gpu] [--variant cpu|avx512] [--wheel FILE] [--force] [--no-verify] " +
+      "deno task native [--gpu] [--variant cpu|avx2|avx512] [--wheel FILE] [--force] [--no-verify] " +
         "[--optional]\n" +
         "Builds @tensorflow/tfjs-node's addon against TensorFlow 2.9.1 from PyPI: " +
-        "intel-tensorflow-avx512 where the CPU has AVX-512, else tensorflow-cpu (--variant " +
+        "intel-tensorflow-avx512 where the CPU has AVX-512, intel-tensorflow where it has AVX2 " +
+        "and FMA, else tensorflow-cpu (--variant " +
         "overrides; --gpu: tfjs-node-gpu from the CUDA wheel). --optional: a failed build is a one-line " +
         "warning and exit 0 (the library then runs on wasm); used by the test and report tasks.",
     );
