@@ -28,16 +28,21 @@ import {
   supportsStringListAttrs,
 } from "../lib/kernels/native_ops.ts";
 
-/** Independent of lib/: the addon and the libraries it needs, where `deno task native` puts them. */
-function nativeBuildPresent(): boolean {
+/** Independent of lib/: tfjs-node's package directory, or null where it is not installed. */
+function tfjsNodePackageDir(): string | null {
   let url: string;
   try {
     url = import.meta.resolve("@tensorflow/tfjs-node");
   } catch {
-    return false;
+    return null;
   }
-  if (!url.startsWith("file:")) return false;
-  const pkg = dirname(dirname(fileURLToPath(url)));
+  return url.startsWith("file:") ? dirname(dirname(fileURLToPath(url))) : null;
+}
+
+/** Independent of lib/: the addon and the libraries it needs, where `deno task native` puts them. */
+function nativeBuildPresent(): boolean {
+  const pkg = tfjsNodePackageDir();
+  if (pkg === null) return false;
   const lib = join(pkg, "lib");
   const addon = existsSync(lib) &&
     readdirSync(lib).some((d) => existsSync(join(lib, d, "tfjs_binding.node")));
@@ -243,9 +248,7 @@ Deno.test({
   fn: async () => {
     await setupBackend("tfjs-node", { quiet: true });
     assert.ok(supportsStringListAttrs(), "AE_STRING_LIST_ATTRS marker of the patched binding");
-    const variant = installedVariant(dirname(dirname(fileURLToPath(
-      import.meta.resolve("@tensorflow/tfjs-node"),
-    ))));
+    const variant = installedVariant(tfjsNodePackageDir()!);
     // Intel's builds must have them; tensorflow-cpu's oneDNN has them on some machines too (seen
     // on an AMD EPYC), so there the probe decides, and the values are checked below either way.
     if (variant === "avx2" || variant === "avx512") assert.equal(hasOneDnnFusedOps(), true);
@@ -275,7 +278,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "tfjs-node: max pooling's gradient (oneDNN's on Intel's build) equals cpu, ties " +
+  name: "tfjs-node: max pooling's gradient (oneDNN's where loaded) equals cpu, ties " +
     "included (needs deno task native)",
   ignore: !built,
   fn: async () => {

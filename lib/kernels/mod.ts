@@ -127,7 +127,7 @@ let nativeRegistered = false;
  * {@link RELU_GRAD} with the `Relu` gradient that uses it ({@link reluGradientConfig}; other
  * backends keep tfjs's formula), and replaces tfjs-node's seven-op `Step` with
  * {@link nativeStepConfig}, and tfjs-node's `MaxPoolGrad` with {@link nativeMaxPoolGradConfig}
- * (oneDNN's, on Intel's build). Idempotent; `setupBackend` calls it after loading tfjs-node(-gpu).
+ * (oneDNN's, where the loaded TensorFlow has it). Idempotent; `setupBackend` calls it after loading tfjs-node(-gpu).
  * Does nothing when the backend's `Step` is not registered (tfjs-node not loaded).
  */
 export function registerNativeKernels(): void {

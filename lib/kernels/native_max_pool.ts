@@ -33,8 +33,8 @@ interface MaxPoolGradAttrs {
 const pair = (v: number | [number, number]): [number, number] => typeof v === "number" ? [v, v] : v;
 
 /**
- * tfjs's `MaxPoolGrad` on the "tensorflow" backend through oneDNN where Intel's build is loaded
- * and the pooling is one oneDNN takes (NHWC float32, `'valid'` or `'same'` padding, no rounding
+ * tfjs's `MaxPoolGrad` on the "tensorflow" backend through oneDNN where the loaded TensorFlow has
+ * oneDNN's kernels ({@link hasOneDnnFusedOps}) and the pooling is one oneDNN takes (NHWC float32, `'valid'` or `'same'` padding, no rounding
  * mode); `original` (tfjs-node's kernel) everywhere else.
  *
  * @param original The kernel it replaces, for the cases oneDNN does not take.

@@ -105,19 +105,21 @@ export interface NativeVariantSpec {
   runtime?: { pypiProject: string; member: string };
 }
 
+/** Intel's OpenMP runtime, which Intel's builds (oneDNN) link: the wheel and the library in it. */
+const INTEL_OPENMP = { pypiProject: "intel-openmp==2024.2.3", member: "*/lib/libiomp5.so" };
+
 /** The PyPI wheel and npm package of each variant. */
 export const NATIVE_VARIANTS: Readonly<Record<NativeVariant, NativeVariantSpec>> = {
   cpu: { pypiProject: "tensorflow-cpu", npmPackage: "@tensorflow/tfjs-node" },
-  // Intel's builds (oneDNN) link Intel's OpenMP runtime.
   avx2: {
     pypiProject: "intel-tensorflow",
     npmPackage: "@tensorflow/tfjs-node",
-    runtime: { pypiProject: "intel-openmp==2024.2.3", member: "*/lib/libiomp5.so" },
+    runtime: INTEL_OPENMP,
   },
   avx512: {
     pypiProject: "intel-tensorflow-avx512",
     npmPackage: "@tensorflow/tfjs-node",
-    runtime: { pypiProject: "intel-openmp==2024.2.3", member: "*/lib/libiomp5.so" },
+    runtime: INTEL_OPENMP,
   },
   gpu: { pypiProject: "tensorflow", npmPackage: "@tensorflow/tfjs-node-gpu" },
 };
@@ -750,7 +752,7 @@ async function install(
   for (const name of ["_pywrap_tensorflow_internal.so", "libtensorflow_framework.so.2"]) {
     await linkOrCopy(join(tensorflowDir, "lib", name), join(libDir, name));
   }
-  // A runtime library of the variant (libiomp5.so for Intel's build) sits beside them; one left
+  // A runtime library of the variant (libiomp5.so for Intel's builds) sits beside them; one left
   // from another variant is harmless (nothing else loads it).
   const libs = join(tensorflowDir, "lib");
   for (const name of readdirSync(libs).filter((f) => RUNTIME_LIBRARY.test(f))) {
@@ -833,8 +835,7 @@ if (import.meta.main) {
         "[--optional]\n" +
         "Builds @tensorflow/tfjs-node's addon against TensorFlow 2.9.1 from PyPI: " +
         "intel-tensorflow-avx512 where the CPU has AVX-512, intel-tensorflow where it has AVX2 " +
-        "and FMA, else tensorflow-cpu (--variant " +
-        "overrides; --gpu: tfjs-node-gpu from the CUDA wheel). --optional: a failed build is a one-line " +
+        "and FMA, else tensorflow-cpu (--variant overrides; --gpu: tfjs-node-gpu from the CUDA wheel). --optional: a failed build is a one-line " +
         "warning and exit 0 (the library then runs on wasm); used by the test and report tasks.",
     );
     Deno.exit(0);
