@@ -22,6 +22,8 @@ export * from "./images.ts";
 export * from "./experiments/types.ts";
 export * from "./experiments/config.ts";
 export * from "./experiments/runs.ts";
+export * from "./experiments/params.ts";
+export * from "./experiments/common.ts";
 export * from "./experiments/registry.ts";
 export * from "./experiments/show.ts";
 export * from "./report/claims.ts";

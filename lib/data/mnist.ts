@@ -59,6 +59,8 @@ export interface MnistSplits {
   validation: MnistSet;
   /** From the 10k file, in file order. */
   test: MnistSet;
+  /** Absolute paths of the IDX files read (what the run store digests). */
+  sources: string[];
 }
 
 /** Options of {@link loadMnistSplit}. */
@@ -312,7 +314,10 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistSp
     validationIdx,
   );
   const test = mnistSetFromPixels(testRaw.pixels, testRaw.labels, normalization, testIdx);
-  return { train, validation, test };
+  const dir = path.resolve(resolveMnistDir(options.dir));
+  const sources = [MNIST_FILES.train, MNIST_FILES.test].flatMap((f) => [f.images, f.labels])
+    .map((f) => path.join(dir, f));
+  return { train, validation, test, sources };
 }
 
 /**

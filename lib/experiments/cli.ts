@@ -1,17 +1,70 @@
 /**
  * `deno task exp <experiment> [--profile P] [--set key=value ...] [--force] [--json]`
  *
- * Runs one experiment from the command line; errors are one line naming the valid choices.
+ * Re-runs one experiment from the terminal by executing its notebook (the one definition of the
+ * experiment) headless on the Deno kernel, with the `--set` values put into its parameters cell
+ * (an `injected-parameters` cell after it). Writes the run directory (through the notebook's
+ * `openRun`) and the notebook's HTML report, and prints where both are. Keys and types of `--set`
+ * are checked against the parameters cell before any kernel starts; errors are one line naming
+ * the valid choices.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { EXPERIMENT_IDS, resolveConfig, runExperiment } from "./registry.ts";
+import * as path from "node:path";
+import {
+  checkExperimentId,
+  EXPERIMENT_IDS,
+  EXPERIMENT_NOTEBOOKS,
+  resolveConfig,
+  runExperiment,
+} from "./registry.ts";
+import { applyOverrides, resolveProfile } from "./config.ts";
+import type { ConfigValue } from "./types.ts";
+import type { RunRecord } from "./runs.ts";
+import { REPO_ROOT } from "../paths.ts";
+import { parametersCellIndex, readNotebookParameters } from "../report/notebook_params.ts";
 
 const USAGE =
   `usage: deno task exp <experiment> [--profile smoke|quick|full] [--set key=value ...] [--force] [--json]
        deno task exp --list
 experiments: ${EXPERIMENT_IDS.join(", ")}`;
+
+/** Where the notebooks are (env `AE_NOTEBOOKS_DIR` for tests, else `notebooks/`). */
+function notebooksDir(): string {
+  return Deno.env.get("AE_NOTEBOOKS_DIR") ?? path.join(REPO_ROOT, "notebooks");
+}
+
+function printRecord(record: RunRecord, report: string | undefined, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(
+      {
+        experiment: record.experiment,
+        runId: record.runId,
+        dir: record.dir,
+        report: report ?? null,
+        profile: record.profile,
+        reused: record.reused,
+        backend: record.backend,
+        seconds: record.seconds,
+        config: record.config,
+        metrics: record.metrics,
+        claims: record.claims,
+      },
+      null,
+      2,
+    ));
+    return;
+  }
+  console.log(
+    `${record.experiment}: ${record.reused ? "reused" : "finished"} in ${
+      record.seconds.toFixed(1)
+    } s on ${record.backend}\n  run:    ${record.dir}` + (report ? `\n  report: ${report}` : ""),
+  );
+  for (const c of record.claims) {
+    console.log(`  [${c.verdict}] ${c.claim}: expected ${c.expected}; ours ${c.ours}`);
+  }
+}
 
 /** Parses the command line and runs; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -47,50 +100,84 @@ export async function main(args: string[]): Promise<number> {
     console.error(`error: expected exactly one experiment, got ${positionals.length}\n${USAGE}`);
     return 2;
   }
-  const options = { profile: values.profile, overrides: values.set ?? [] };
+  const overrides = values.set ?? [];
   try {
-    const { profile, config } = await resolveConfig(positionals[0], options);
+    const id = checkExperimentId(positionals[0]);
+    const profile = resolveProfile(values.profile);
+    const notebook = path.join(notebooksDir(), EXPERIMENT_NOTEBOOKS[id]);
+    const nbJson = JSON.parse(await Deno.readTextFile(notebook));
+    if (parametersCellIndex(nbJson) < 0) {
+      // A notebook not yet written as a tutorial: its flow is still a lib module.
+      return await runModule(id, profile, overrides, values);
+    }
+    const defaults = await readNotebookParameters(notebook, profile);
+    const config = applyOverrides(defaults, overrides);
     if (values["show-config"]) {
-      console.log(JSON.stringify({ profile, config }, null, 2));
+      console.log(JSON.stringify({ profile, notebook, config }, null, 2));
       return 0;
     }
-    const record = await runExperiment(positionals[0], {
-      ...options,
-      force: values.force,
-      quiet: values.json,
-    });
-    if (values.json) {
-      console.log(JSON.stringify(
-        {
-          experiment: record.experiment,
-          runId: record.runId,
-          dir: record.dir,
-          profile: record.profile,
-          reused: record.reused,
-          backend: record.backend,
-          seconds: record.seconds,
-          config: record.config,
-          metrics: record.metrics,
-          claims: record.claims,
-        },
-        null,
-        2,
-      ));
-    } else {
-      console.log(
-        `${record.experiment}: ${record.reused ? "reused" : "finished"} in ${
-          record.seconds.toFixed(1)
-        } s on ${record.backend} -> ${record.dir}`,
-      );
-      for (const c of record.claims) {
-        console.log(`  [${c.verdict}] ${c.claim}: expected ${c.expected}; ours ${c.ours}`);
-      }
+    const changed: Record<string, ConfigValue> = {};
+    for (const o of overrides) {
+      const key = o.slice(0, o.indexOf("=")).trim();
+      changed[key] = config[key];
     }
-    return 0;
+    const recordFile = await Deno.makeTempFile({ prefix: "ae-run-", suffix: ".json" });
+    try {
+      // Imported here so that --list, --show-config and bad arguments do not load Jupyter.
+      const { runReport } = await import("../report/run.ts");
+      const { results } = await runReport({
+        notebooks: [notebook],
+        profile,
+        parameters: changed,
+        echo: !values.json,
+        log: values.json ? () => {} : undefined,
+        env: {
+          AE_RUN_RECORD: recordFile,
+          ...(values.force ? { AE_FORCE: "1" } : {}),
+        },
+      });
+      const result = results[0];
+      const reportPath = result.report
+        ? path.join(REPO_ROOT, "outputs", "reports", result.report)
+        : undefined;
+      if (result.status !== "ok") {
+        console.error(
+          `error: ${id}: ${result.error}` + (reportPath ? ` (report so far: ${reportPath})` : ""),
+        );
+        return 1;
+      }
+      const text = await Deno.readTextFile(recordFile);
+      if (!text.trim()) {
+        console.error(`error: ${id}: the notebook ran but finished no run (no openRun/finish)`);
+        return 1;
+      }
+      printRecord(JSON.parse(text), reportPath, values.json ?? false);
+      return 0;
+    } finally {
+      await Deno.remove(recordFile).catch(() => {});
+    }
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
     return 1;
   }
+}
+
+/** The former path for experiments whose flow is a lib module (`lib/experiments/<id>.ts`). */
+async function runModule(
+  id: string,
+  profile: string,
+  overrides: string[],
+  values: { "show-config"?: boolean; force?: boolean; json?: boolean },
+): Promise<number> {
+  const options = { profile, overrides };
+  const resolved = await resolveConfig(id, options);
+  if (values["show-config"]) {
+    console.log(JSON.stringify({ profile: resolved.profile, config: resolved.config }, null, 2));
+    return 0;
+  }
+  const record = await runExperiment(id, { ...options, force: values.force, quiet: values.json });
+  printRecord(record, undefined, values.json ?? false);
+  return 0;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -7,6 +7,8 @@
 import type { ConfigValue, Experiment, ExperimentConfig } from "./types.ts";
 import { applyOverrides, resolveProfile } from "./config.ts";
 import { executeRun, type RunRecord } from "./runs.ts";
+import * as path from "node:path";
+import { MNIST_FILES, resolveMnistDir } from "../data/mnist.ts";
 
 /** Experiment ids in the order of the notebooks (E1..E9). */
 export const EXPERIMENT_IDS = [
@@ -20,6 +22,31 @@ export const EXPERIMENT_IDS = [
   "kaggle-csv",
   "dense-denoising",
 ] as const;
+
+/** The notebook of each experiment (in `notebooks/`): the one definition of its flow. */
+export const EXPERIMENT_NOTEBOOKS: Readonly<Record<ExperimentId, string>> = {
+  "dataset": "00_dataset.ipynb",
+  "cnn-tsne": "01_cnn_tsne.ipynb",
+  "latent-sweep": "02_latent_sweep.ipynb",
+  "zero-one": "03_zero_one.ipynb",
+  "single-digit": "04_single_digit.ipynb",
+  "upsampling-vs-transpose": "05_upsampling_vs_transpose.ipynb",
+  "mlp-blocks": "06_mlp_blocks.ipynb",
+  "kaggle-csv": "07_kaggle_csv.ipynb",
+  "dense-denoising": "08_dense_denoising.ipynb",
+};
+
+/**
+ * Checks an experiment id.
+ *
+ * @throws Error listing the valid ids when `id` is unknown.
+ */
+export function checkExperimentId(id: string): ExperimentId {
+  if (!(EXPERIMENT_IDS as readonly string[]).includes(id)) {
+    throw new Error(`unknown experiment "${id}"; valid experiments: ${EXPERIMENT_IDS.join(", ")}`);
+  }
+  return id as ExperimentId;
+}
 
 /** One of {@link EXPERIMENT_IDS}. */
 export type ExperimentId = typeof EXPERIMENT_IDS[number];
@@ -91,10 +118,14 @@ export async function runExperiment(
   options: RunExperimentOptions = {},
 ): Promise<RunRecord> {
   const { experiment, profile, config } = await resolveConfig(id, options);
+  const dir = resolveMnistDir();
   return await executeRun(experiment, config, {
     profile,
     force: options.force,
     quiet: options.quiet,
     runsRoot: options.runsRoot,
+    // The MNIST files are read by every experiment: a changed copy is another run.
+    data: [MNIST_FILES.train, MNIST_FILES.test].flatMap((s) => [s.images, s.labels])
+      .map((f) => path.join(dir, f)),
   });
 }

@@ -9,6 +9,9 @@
  * @module
  */
 import * as path from "node:path";
+import { createHash } from "node:crypto";
+import type * as tf from "@tensorflow/tfjs";
+import { modelFingerprint } from "../models/summary.ts";
 import { REPO_ROOT } from "../paths.ts";
 import { setupBackend } from "../backend.ts";
 import type {
@@ -19,6 +22,7 @@ import type {
   PlotlyFigureData,
   Profile,
   RunContext,
+  RunOutcome,
 } from "./types.ts";
 
 export { REPO_ROOT };
@@ -213,6 +217,449 @@ export function makeRunContext(dir: string, profile: Profile, quiet: boolean): R
   };
 }
 
+/** Options of {@link openRun}: what identifies a run besides the experiment id. */
+export interface OpenRunOptions {
+  /** Experiment id (e.g. `zero-one`): the folder under the runs root. */
+  experiment: string;
+  /** Profile the configuration came from (recorded; the configuration itself is hashed). */
+  profile: Profile;
+  /** The configuration in force (the notebook's parameters cell, after overrides). */
+  config: ExperimentConfig;
+  /** Input files the run reads (IDX, CSV): their content digests are part of the run id. */
+  data?: readonly string[];
+  /**
+   * The models the run trains, by checkpoint name, as built (before training): their layers
+   * and initial weights are part of the run id, so a changed layer trains afresh.
+   */
+  models?: Readonly<Record<string, tf.LayersModel>>;
+  /**
+   * Discard an earlier finished or interrupted run with the same id and start over; default
+   * env `AE_FORCE=1` (what `deno task exp --force` sets for the notebook).
+   */
+  force?: boolean;
+  /** No log lines. */
+  quiet?: boolean;
+  /** Root of run directories (default {@link RUNS_ROOT}). */
+  runsRoot?: string;
+  /**
+   * Seconds to wait for another process writing the same run before giving up with an error;
+   * default env `AE_LOCK_WAIT`, else 1800.
+   */
+  lockWaitSeconds?: number;
+}
+
+/** A run a notebook is writing (or re-showing): a {@link RunContext} plus its identity. */
+export interface OpenRun extends RunContext {
+  /** Experiment id. */
+  experiment: string;
+  /** The run id (hash of everything that determines the result). */
+  runId: string;
+  /**
+   * True when a finished run with this id was found: training resumes from its final
+   * checkpoints (no epochs run), and nothing in the finished run is written again.
+   */
+  reused: boolean;
+  /** The configuration the run is keyed on. */
+  config: ExperimentConfig;
+  /** Where the finished run lives. */
+  finalDir: string;
+  /** What identified the run: content digests of the data and fingerprints of the models. */
+  identity: RunIdentity;
+  /**
+   * Writes `metrics.json`, moves the run into place and releases the lock. For a reused run
+   * it writes nothing and returns the stored record.
+   */
+  finish(outcome: RunOutcome): Promise<RunRecord>;
+  /** Releases the lock without finishing (the partial run stays and is continued next time). */
+  release(): void;
+}
+
+/** The parts of a run id besides experiment and configuration, as recorded in `config.json`. */
+export interface RunIdentity {
+  /** Hash of the library's source ({@link codeVersion}). */
+  codeVersion: string;
+  /** Compute backend (backends round differently, so each has its own runs). */
+  backend: string;
+  /** SHA-256 of each input file, by absolute path. */
+  data: Record<string, string>;
+  /** {@link modelFingerprint} of each model, by checkpoint name. */
+  models: Record<string, string>;
+}
+
+function sha256HexSync(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+const digestCache = new Map<string, { size: number; mtime: number; digest: string }>();
+
+/**
+ * SHA-256 of a file's bytes, remembered per process by path, size and modification time.
+ *
+ * @throws Error naming the file when it cannot be read.
+ */
+async function fileDigest(file: string): Promise<string> {
+  const abs = path.resolve(file);
+  const info = await Deno.stat(abs).catch((e) => {
+    throw new Error(`run store: cannot read input file ${abs}: ${(e as Error).message}`);
+  });
+  const mtime = info.mtime?.getTime() ?? 0;
+  const hit = digestCache.get(abs);
+  if (hit && hit.size === info.size && hit.mtime === mtime) return hit.digest;
+  const digest = sha256HexSync(await Deno.readFile(abs));
+  digestCache.set(abs, { size: info.size, mtime, digest });
+  return digest;
+}
+
+/** A held run lock: the open lock file (flock, so a dead process never holds it). */
+interface HeldLock {
+  file: Deno.FsFile;
+  path: string;
+}
+
+// Locks this process holds, by lock path: a notebook that re-runs its "open the run" cell in the
+// same kernel takes over its own lock instead of waiting for itself.
+const heldLocks = new Map<string, HeldLock>();
+
+function releaseLock(lock: HeldLock): void {
+  if (heldLocks.get(lock.path) !== lock) return;
+  heldLocks.delete(lock.path);
+  try {
+    lock.file.close(); // closing drops the flock
+  } catch {
+    // already closed
+  }
+}
+
+interface LockHolder {
+  pid: number;
+  host: string;
+  startedAt: string;
+}
+
+async function readHolder(lockPath: string): Promise<LockHolder | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(lockPath));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Takes the exclusive lock of a run: an flock on `<exp>/.<id>.lock`, which the kernel drops
+ * when the process ends in any way (SIGKILL included), so a lock is never stale. The file
+ * records pid, host and start time for the message a waiting process prints. Lock files are
+ * never deleted: removing one while another process waits on it would let two writers in.
+ */
+async function acquireLock(
+  lockPath: string,
+  what: string,
+  log: (line: string) => void,
+  waitSeconds: number,
+): Promise<HeldLock> {
+  const own = heldLocks.get(lockPath);
+  if (own) releaseLock(own);
+  const file = await Deno.open(lockPath, { read: true, write: true, create: true });
+  if (!await file.tryLock(true)) {
+    const holder = await readHolder(lockPath);
+    const who = holder
+      ? `pid ${holder.pid} on ${holder.host} (since ${holder.startedAt})`
+      : "another process";
+    log(`${what} is being written by ${who}; waiting up to ${waitSeconds} s for it to finish`);
+    const deadline = performance.now() + waitSeconds * 1000;
+    let locked = false;
+    while (!locked && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      locked = await file.tryLock(true);
+    }
+    if (!locked) {
+      file.close();
+      throw new Error(
+        `${what} is still being written by ${who} after ${waitSeconds} s; stop that process ` +
+          `(or its notebook kernel) and try again`,
+      );
+    }
+  }
+  const holder: LockHolder = {
+    pid: Deno.pid,
+    host: Deno.hostname(),
+    startedAt: new Date().toISOString(),
+  };
+  await file.truncate(0);
+  await file.write(new TextEncoder().encode(JSON.stringify(holder) + "\n"));
+  const lock = { file, path: lockPath };
+  heldLocks.set(lockPath, lock);
+  return lock;
+}
+
+/** Why a finished-looking run directory cannot be used, or null when it is complete. */
+async function incompleteReason(dir: string): Promise<string | null> {
+  for (const name of ["config.json", "metrics.json"]) {
+    try {
+      JSON.parse(await Deno.readTextFile(path.join(dir, name)));
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound ? `no ${name}` : `${name} unreadable`;
+    }
+  }
+  return null;
+}
+
+/** Completed epochs of each checkpoint in a partial run, e.g. `d2 at epoch 3`. */
+async function checkpointProgress(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const root = path.join(dir, "checkpoints");
+  if (!await exists(root)) return out;
+  const names = (await Array.fromAsync(Deno.readDir(root))).filter((e) => e.isDirectory)
+    .map((e) => e.name).sort();
+  for (const name of names) {
+    try {
+      const state = JSON.parse(await Deno.readTextFile(path.join(root, name, "trainer.json")));
+      const done = state.stopReason ? `, finished (${state.stopReason})` : "";
+      out.push(`${name} after epoch ${state.epoch}${done}`);
+    } catch {
+      out.push(`${name} with no completed epoch`);
+    }
+  }
+  return out;
+}
+
+function defaultLockWait(): number {
+  const env = Number(Deno.env.get("AE_LOCK_WAIT"));
+  return Number.isFinite(env) && env >= 0 && Deno.env.get("AE_LOCK_WAIT") !== undefined
+    ? env
+    : 1800;
+}
+
+/**
+ * Opens the run of an experiment for a notebook: computes the run id from everything that
+ * determines the result - experiment, configuration, library code, backend, a content digest of
+ * every input file and the fingerprint of every model ({@link modelFingerprint}) - and takes the
+ * run's lock (one writer per run; a second process waits with a message, then reuses what the
+ * first finished).
+ *
+ * - A finished run with this id is reused (`reused: true`): its checkpoints are complete, so the
+ *   trainer with `resume: true` loads the weights without training, and nothing is written.
+ * - An interrupted run (its `.<id>.partial` directory) is continued: the message says which
+ *   models and epochs it continues from.
+ * - A run directory that looks finished but is not (no or unreadable `config.json` or
+ *   `metrics.json`) is reported in one line, removed and run again.
+ * - `force` discards the earlier run's partial state and starts over; the earlier finished run
+ *   is replaced when the new one finishes.
+ *
+ * The run is written into `.<id>.partial` and renamed into place by {@link OpenRun.finish}
+ * after `metrics.json`, so an interrupted run never looks complete.
+ */
+export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
+  const quiet = options.quiet ?? false;
+  options = { ...options, force: options.force ?? Deno.env.get("AE_FORCE") === "1" };
+  const log = (line: string) => {
+    if (!quiet) console.log(line);
+  };
+  const root = options.runsRoot ?? RUNS_ROOT;
+  const expId = options.experiment;
+  safeName(expId);
+  const code = await codeVersion();
+  // Backends differ in float rounding (and BatchNorm models amplify it), so a run on another
+  // backend is another run: the one the experiment will use is part of the id.
+  const backend = (await setupBackend(undefined, { quiet: true })).name;
+  const data: Record<string, string> = {};
+  for (const file of [...(options.data ?? [])].sort()) {
+    data[path.resolve(file)] = await fileDigest(file);
+  }
+  const models: Record<string, string> = {};
+  for (const [name, model] of Object.entries(options.models ?? {})) {
+    models[safeName(name)] = modelFingerprint(model);
+  }
+  const identity: RunIdentity = { codeVersion: code, backend, data, models };
+  const runId = sha256HexSync(canonicalJson({
+    experiment: expId,
+    config: options.config,
+    code: `${code}/${backend}`,
+    data: Object.values(data).sort(),
+    models,
+  })).slice(0, 12);
+  const expDir = path.join(root, expId);
+  const finalDir = path.join(expDir, runId);
+  const partial = path.join(expDir, `.${runId}.partial`);
+  const what = `${expId}: run ${runId}`;
+  try {
+    await Deno.mkdir(expDir, { recursive: true });
+  } catch (e) {
+    throw new Error(`${expId}: cannot create the run directory ${expDir}: ${(e as Error).message}`);
+  }
+  let lock: HeldLock;
+  try {
+    lock = await acquireLock(
+      path.join(expDir, `.${runId}.lock`),
+      what,
+      log,
+      options.lockWaitSeconds ?? defaultLockWait(),
+    );
+  } catch (e) {
+    if ((e as Error).message.startsWith(what)) throw e;
+    throw new Error(`${expId}: cannot write the run directory ${expDir}: ${(e as Error).message}`);
+  }
+  try {
+    let reused = false;
+    if (await exists(finalDir)) {
+      const why = await incompleteReason(finalDir);
+      if (why !== null) {
+        log(`${what}: ${finalDir} is incomplete (${why}); removing it and running again`);
+        await Deno.remove(finalDir, { recursive: true });
+      } else if (options.force) {
+        const { finishedAt } = JSON.parse(
+          await Deno.readTextFile(path.join(finalDir, "metrics.json")),
+        );
+        log(
+          `${what}: --force: discarding the finished run of ${finishedAt} and starting over ` +
+            `(it is replaced when this one finishes)`,
+        );
+      } else {
+        reused = true;
+      }
+    }
+    if (reused) {
+      const record = await loadRun(finalDir);
+      log(
+        `${what}: reusing the finished run of ${record.finishedAt} (${finalDir}); --force re-runs it`,
+      );
+      return reusedRun(record, options, identity, lock);
+    }
+    if (await exists(partial)) {
+      if (options.force) {
+        log(`${what}: --force: discarding the interrupted run's checkpoints and starting over`);
+        await Deno.remove(partial, { recursive: true });
+      } else {
+        const progress = await checkpointProgress(partial);
+        log(
+          `${what}: continuing the interrupted run from its checkpoints` +
+            (progress.length
+              ? ` (${progress.join("; ")})`
+              : " (no checkpoint yet: from the start)"),
+        );
+        await Deno.remove(path.join(partial, "metrics.json")).catch(() => {});
+      }
+    } else log(`${what}: a new run (${finalDir} once finished)`);
+    await Deno.mkdir(partial, { recursive: true });
+    await writeFileAtomic(
+      path.join(partial, "config.json"),
+      JSON.stringify(
+        { experiment: expId, profile: options.profile, config: options.config, ...identity },
+        null,
+        2,
+      ),
+    );
+    const started = performance.now();
+    const ctx = makeRunContext(partial, options.profile, quiet);
+    let finished: RunRecord | null = null;
+    return {
+      ...ctx,
+      experiment: expId,
+      runId,
+      reused: false,
+      config: options.config,
+      finalDir,
+      identity,
+      release: () => releaseLock(lock),
+      async finish(outcome: RunOutcome): Promise<RunRecord> {
+        if (finished) return finished;
+        if (heldLocks.get(lock.path) !== lock) {
+          throw new Error(`${what}: the run was released or re-opened; open it again to finish`);
+        }
+        try {
+          const seconds = (performance.now() - started) / 1000;
+          const finishedAt = new Date().toISOString();
+          await writeFileAtomic(
+            path.join(partial, "metrics.json"),
+            JSON.stringify(
+              { metrics: outcome.metrics, claims: outcome.claims, seconds, finishedAt },
+              null,
+              2,
+            ),
+          );
+          if (await exists(finalDir)) {
+            const trash = path.join(expDir, `.${runId}.old-${crypto.randomUUID().slice(0, 8)}`);
+            await Deno.rename(finalDir, trash);
+            await Deno.rename(partial, finalDir);
+            await Deno.remove(trash, { recursive: true });
+          } else {
+            await Deno.rename(partial, finalDir);
+          }
+          finished = {
+            experiment: expId,
+            runId,
+            dir: finalDir,
+            profile: options.profile,
+            config: options.config,
+            metrics: outcome.metrics,
+            claims: outcome.claims,
+            seconds,
+            reused: false,
+            codeVersion: code,
+            backend,
+            finishedAt,
+          };
+          log(`${what}: finished in ${seconds.toFixed(1)} s -> ${finalDir}`);
+          await reportToDriver(finished);
+          return finished;
+        } finally {
+          releaseLock(lock);
+        }
+      },
+    };
+  } catch (e) {
+    releaseLock(lock);
+    throw e;
+  }
+}
+
+/** The {@link OpenRun} of a finished run: reads its checkpoints, writes nothing. */
+function reusedRun(
+  record: RunRecord,
+  options: OpenRunOptions,
+  identity: RunIdentity,
+  lock: HeldLock,
+): OpenRun {
+  const dir = record.dir;
+  const skip = () => Promise.resolve();
+  // Reading a finished run needs no lock: it is only ever replaced by a rename.
+  releaseLock(lock);
+  return {
+    dir,
+    profile: options.profile,
+    log: (line: string) => {
+      if (!options.quiet) console.log(line);
+    },
+    saveHistory: skip,
+    saveFigure: skip,
+    saveImage: skip,
+    saveJson: skip,
+    checkpointDir: (name: string) => Promise.resolve(path.join(dir, "checkpoints", safeName(name))),
+    experiment: record.experiment,
+    runId: record.runId,
+    reused: true,
+    config: record.config,
+    finalDir: dir,
+    identity,
+    release: () => {},
+    async finish(outcome: RunOutcome) {
+      // The numbers the notebook computed now from the reused weights (the same as stored
+      // unless an analysis cell changed); the finished run on disk is left as it was.
+      const reused = { ...record, metrics: outcome.metrics, claims: outcome.claims, reused: true };
+      await reportToDriver(reused);
+      return reused;
+    },
+  };
+}
+
+/**
+ * Tells `deno task exp` (which ran the notebook) which run the notebook finished: env
+ * `AE_RUN_RECORD` names a file that gets the record as JSON.
+ */
+async function reportToDriver(record: RunRecord): Promise<void> {
+  const file = Deno.env.get("AE_RUN_RECORD");
+  if (file) await writeFileAtomic(file, JSON.stringify(record, null, 2));
+}
+
 /** Options of {@link executeRun}. */
 export interface ExecuteRunOptions {
   /** Profile the config came from. */
@@ -223,92 +670,37 @@ export interface ExecuteRunOptions {
   quiet?: boolean;
   /** Root of run directories (default `outputs/runs`). */
   runsRoot?: string;
+  /** Input files the experiment reads (their digests are part of the run id). */
+  data?: readonly string[];
 }
 
 /**
- * Runs an experiment with a resolved configuration, or reuses the finished run with the same
- * id. The run is written into `.<id>.partial` and renamed to `<id>` only after `metrics.json`
- * is in place; an error or an interruption leaves the partial directory (named as such), and
- * the next run of the same id continues in it: experiments train with `resume: true` on the
- * checkpoints of {@link RunContext.checkpointDir}, so finished models and epochs are kept.
- * Two processes must not run the same id at once.
+ * Runs an experiment module with a resolved configuration through {@link openRun} (same
+ * identity, lock and messages), or reuses its finished run.
  */
 export async function executeRun<C extends ExperimentConfig>(
   experiment: Experiment<C>,
   config: C,
   options: ExecuteRunOptions,
 ): Promise<RunRecord> {
-  const root = options.runsRoot ?? RUNS_ROOT;
-  const code = await codeVersion();
-  // Backends differ in float rounding (and BatchNorm models amplify it), so a run on another
-  // backend is another run: the one the experiment will use is part of the id.
-  const backend = (await setupBackend(undefined, { quiet: true })).name;
-  const runId = await runIdFor(experiment.id, config, `${code}/${backend}`);
-  const expDir = path.join(root, experiment.id);
-  const finalDir = path.join(expDir, runId);
-  if (!options.force && await exists(path.join(finalDir, "metrics.json"))) {
-    const record = await loadRun(finalDir);
-    if (!options.quiet) {
-      console.log(
-        `${experiment.id}: reusing finished run ${runId} (${finalDir}); --force re-runs it`,
-      );
-    }
-    return { ...record, reused: true };
-  }
-  await Deno.mkdir(expDir, { recursive: true });
-  // A run of the same id that was interrupted left its partial directory: continue in it, so
-  // the models it finished (and the epochs it checkpointed) are not trained again.
-  const partial = path.join(expDir, `.${runId}.partial`);
-  if (await exists(partial)) {
-    if (!options.quiet) {
-      console.log(`${experiment.id}: continuing interrupted run ${runId} from its checkpoints`);
-    }
-    await Deno.remove(path.join(partial, "metrics.json")).catch(() => {});
-  }
-  await Deno.mkdir(partial, { recursive: true });
-  await writeFileAtomic(
-    path.join(partial, "config.json"),
-    JSON.stringify(
-      { experiment: experiment.id, profile: options.profile, config, codeVersion: code, backend },
-      null,
-      2,
-    ),
-  );
-  const ctx = makeRunContext(partial, options.profile, options.quiet ?? false);
-  const started = performance.now();
-  const outcome = await experiment.run(config, ctx);
-  const seconds = (performance.now() - started) / 1000;
-  const finishedAt = new Date().toISOString();
-  await writeFileAtomic(
-    path.join(partial, "metrics.json"),
-    JSON.stringify(
-      { metrics: outcome.metrics, claims: outcome.claims, seconds, finishedAt },
-      null,
-      2,
-    ),
-  );
-  if (await exists(finalDir)) {
-    const trash = path.join(expDir, `.${runId}.old-${crypto.randomUUID().slice(0, 8)}`);
-    await Deno.rename(finalDir, trash);
-    await Deno.rename(partial, finalDir);
-    await Deno.remove(trash, { recursive: true });
-  } else {
-    await Deno.rename(partial, finalDir);
-  }
-  return {
+  const run = await openRun({
     experiment: experiment.id,
-    runId,
-    dir: finalDir,
     profile: options.profile,
     config,
-    metrics: outcome.metrics,
-    claims: outcome.claims,
-    seconds,
-    reused: false,
-    codeVersion: code,
-    backend,
-    finishedAt,
-  };
+    data: options.data,
+    force: options.force,
+    quiet: options.quiet,
+    runsRoot: options.runsRoot,
+  });
+  if (run.reused) {
+    const stored = await loadRun(run.finalDir);
+    return await run.finish({ metrics: stored.metrics, claims: stored.claims });
+  }
+  try {
+    return await run.finish(await experiment.run(config, run));
+  } finally {
+    run.release();
+  }
 }
 
 /** Reads a finished run directory. */

@@ -38,6 +38,13 @@ export {
   isDenseLayer,
 } from "./fused_dense.ts";
 export { foldBatchNorm, type FoldedModel } from "./fold_batch_norm.ts";
+export {
+  type LayerSummaryRow,
+  modelFingerprint,
+  type ModelSummary,
+  modelSummary,
+  showModelSummary,
+} from "./summary.ts";
 export { TorchConv2D, type TorchConv2DArgs } from "./torch_conv2d.ts";
 export {
   activation,

@@ -8,6 +8,8 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureJupyter, jupyterEnv } from "./setup.ts";
+import { injectParameters } from "./notebook_params.ts";
+import type { ConfigValue } from "../experiments/types.ts";
 
 const EXECUTOR = path.join(path.dirname(fileURLToPath(import.meta.url)), "execute_notebook.py");
 
@@ -25,6 +27,13 @@ export interface ExecuteOptions {
   stopAtIdle?: boolean;
   /** Print each cell's time to stderr. */
   verbose?: boolean;
+  /**
+   * Values for the notebook's `parameters` cell: run with an `injected-parameters` cell after it
+   * (the source notebook is not changed; the executed copy shows the injected cell).
+   */
+  parameters?: Record<string, ConfigValue>;
+  /** Print each cell's first line and its text output to stdout while it runs (the CLI's progress). */
+  echo?: boolean;
 }
 
 /** Why a notebook failed. */
@@ -98,12 +107,25 @@ export async function executeNotebook(
   const { python } = await ensureJupyter();
   await Deno.mkdir(path.dirname(path.resolve(output)), { recursive: true });
   const errorJson = await Deno.makeTempFile({ prefix: "ae-exec-", suffix: ".json" });
-  const args = [EXECUTOR, path.resolve(input), path.resolve(output), "--error-json", errorJson];
-  if (options.cwd) args.push("--cwd", path.resolve(options.cwd));
+  let source = path.resolve(input);
+  let injected: string | null = null;
+  if (options.parameters && Object.keys(options.parameters).length > 0) {
+    const notebook = JSON.parse(await Deno.readTextFile(input));
+    injected = `${path.resolve(output)}.input.ipynb`;
+    await Deno.writeTextFile(
+      injected,
+      JSON.stringify(injectParameters(notebook, options.parameters), null, 1),
+    );
+    source = injected;
+  }
+  const args = [EXECUTOR, source, path.resolve(output), "--error-json", errorJson];
+  // The kernel runs in the source notebook's folder, so `../lib/mod.ts` resolves.
+  args.push("--cwd", path.resolve(options.cwd ?? path.dirname(path.resolve(input))));
   if (options.timeoutSeconds) args.push("--timeout", String(options.timeoutSeconds));
   if (options.quietSeconds !== undefined) args.push("--quiet", String(options.quietSeconds));
   if (options.stopAtIdle) args.push("--stop-at-idle");
   if (options.verbose) args.push("--verbose");
+  if (options.echo) args.push("--echo");
   const started = performance.now();
   const child = new Deno.Command(python, {
     args,
@@ -125,6 +147,7 @@ export async function executeNotebook(
     errorText = await Deno.readTextFile(errorJson);
   } finally {
     await Deno.remove(errorJson).catch(() => {});
+    if (injected) await Deno.remove(injected).catch(() => {});
   }
   if (status.success) return { ok: true, seconds, output, stderr };
   let error: ExecuteError;

@@ -62,6 +62,7 @@ class OutputCollector:
         self.cell_of_msg = {}  # execute request msg_id -> cell index
         self.displays = {}  # display_id -> list of (cell index, output dict)
         self.clear_pending = {}  # cell index -> True when clear_output(wait=True) is pending
+        self.echo = False  # print the cells' stdout/stderr text as it arrives
 
     def register(self, msg_id, index):
         self.cell_of_msg[msg_id] = index
@@ -95,6 +96,9 @@ class OutputCollector:
         if kind == "execute_input":
             self.cells[index].execution_count = content.get("execution_count")
         elif kind == "stream":
+            if self.echo:
+                sys.stdout.write(content["text"])
+                sys.stdout.flush()
             self._append(
                 index,
                 nbformat.v4.new_output("stream", name=content["name"], text=content["text"]),
@@ -202,6 +206,7 @@ def execute(args):
     nb = nbformat.read(args.input, as_version=4)
     code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     collector = OutputCollector(nb.cells)
+    collector.echo = args.echo
     km = KernelManager(kernel_name=args.kernel)
     km.start_kernel(cwd=args.cwd or os.path.dirname(os.path.abspath(args.input)), env=dict(os.environ))
     kc = km.client()
@@ -214,6 +219,8 @@ def execute(args):
                 cell.outputs = []
                 continue
             t0 = time.monotonic()
+            if args.echo:
+                print(f"[cell {index + 1}/{len(nb.cells)}] {first_line_of(cell.source)}", flush=True)
             reply = run_cell(kc, km, collector, index, cell, args)
             if args.verbose:
                 print(
@@ -258,6 +265,7 @@ def main(argv=None):
     parser.add_argument("--stop-at-idle", action="store_true", help="naive mode (for tests)")
     parser.add_argument("--error-json", default=None, help="write the failure as JSON here")
     parser.add_argument("--verbose", action="store_true", help="print each cell's time")
+    parser.add_argument("--echo", action="store_true", help="print each cell's first line and its text output to stdout as it runs")
     args = parser.parse_args(argv)
     if args.input == args.output:
         parser.error("OUTPUT must differ from INPUT (never overwrite the source notebook)")

@@ -9,6 +9,7 @@
 import * as path from "node:path";
 import { REPO_ROOT } from "./setup.ts";
 import { executeNotebook } from "./execute.ts";
+import type { ConfigValue } from "../experiments/types.ts";
 import { exportHtml } from "./export.ts";
 import { readClaims } from "./claims.ts";
 import { type NotebookStatus, renderIndex } from "./index_page.ts";
@@ -39,6 +40,10 @@ export interface ReportOptions {
   verbose?: boolean;
   /** Extra environment for the kernels (e.g. `AE_RUNS_DIR` for a throw-away run store). */
   env?: Record<string, string>;
+  /** Values for each notebook's `parameters` cell (see `ExecuteOptions.parameters` of execute.ts). */
+  parameters?: Record<string, ConfigValue>;
+  /** Echo each cell's first line and text output while it runs. */
+  echo?: boolean;
 }
 
 /** Outcome of {@link runReport}. */
@@ -170,6 +175,8 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
       timeoutSeconds: options.timeoutSeconds,
       quietSeconds: options.quietSeconds,
       verbose: options.verbose,
+      parameters: options.parameters,
+      echo: options.echo,
     });
     let error = run.ok ? undefined : run.error?.message ?? "failed";
     let report: string | undefined;
