@@ -1,5 +1,5 @@
 /**
- * E3 `latent-sweep`, E4 `zero-one`, E5 `single-digit`: their analysis helpers on hand-made
+ * E3 `latent-sweep`, E5 `single-digit` (E4 `zero-one` is its notebook: tests/notebooks_test.ts): their analysis helpers on hand-made
  * inputs, the smoke runs through the real runner (the artifacts the notebooks show, finite
  * metrics, one row per claim) and the configuration checks.
  */
@@ -14,7 +14,6 @@ import {
   recognitionScores,
 } from "../lib/experiments/latent_sweep.ts";
 import { firstOfEachDigit } from "../lib/experiments/common.ts";
-import { allPairSeparability, findPair } from "../lib/experiments/zero_one.ts";
 import { argminPerColumn, closedLoops, horizontalSpread } from "../lib/experiments/single_digit.ts";
 import { mulberry32 } from "../lib/random.ts";
 
@@ -60,27 +59,6 @@ Deno.test("nonIncreasing, digitsByDecreasing, firstOfEachDigit, pickRows", () =>
   assert.deepEqual(firstOfEachDigit([3, 1, 3, 0, 1, 9]), [3, 1, 0, 5]);
   const rows = Float32Array.from([0, 1, 10, 11, 20, 21]);
   assert.deepEqual([...pickRows(rows, 2, [2, 0])], [20, 21, 0, 1]);
-});
-
-Deno.test("allPairSeparability: apart clusters separate, shared clusters do not", () => {
-  const random = mulberry32(7);
-  const codes: number[] = [];
-  const labels: number[] = [];
-  const centres: Record<number, [number, number]> = { 0: [-5, 0], 1: [5, 0], 6: [-5, 0.2] };
-  for (const digit of [0, 1, 6]) {
-    for (let i = 0; i < 60; i++) {
-      codes.push(centres[digit][0] + random() - 0.5, centres[digit][1] + random() - 0.5);
-      labels.push(digit);
-    }
-  }
-  const pairs = allPairSeparability(Float32Array.from(codes), labels, 5, 0);
-  assert.equal(pairs.length, 3);
-  const zeroOne = findPair(pairs, 1, 0);
-  assert.equal(zeroOne.linear, 1);
-  assert.equal(zeroOne.knn, 1);
-  const zeroSix = findPair(pairs, 0, 6);
-  assert.ok(zeroSix.knn < 0.8, `0/6 share one cluster, knn ${zeroSix.knn}`);
-  assert.throws(() => findPair(pairs, 2, 3), /no row for digits 2 and 3/);
 });
 
 Deno.test("horizontalSpread: a vertical line is narrow, a ring is wide; argminPerColumn", () => {
@@ -169,48 +147,6 @@ Deno.test("latent-sweep smoke run: reconstructions, MSE vs d with PCA, per-digit
   }
 });
 
-Deno.test("zero-one smoke run: scatters of {0,1}, {0,1,2}, {0,1,6}, pair separability, balance", async () => {
-  const runsRoot = await Deno.makeTempDir({ prefix: "exp-e4-" });
-  try {
-    const run = await runExperiment("zero-one", { profile: "smoke", runsRoot, quiet: true });
-    assert.deepEqual(await listArtifacts(run, "figures"), [
-      "class-balance",
-      "codes-0-1",
-      "codes-0-1-2",
-      "codes-0-1-6",
-      "codes-all",
-      "loss-curves",
-      "pair-separability",
-    ]);
-    const scatter = await readFigure(run, "codes-0-1-6");
-    assert.deepEqual(scatter.data.map((t) => (t as { name: string }).name), ["0", "1", "6"]);
-    const pairs = await readTable<{ a: number; b: number }[]>(run, "pairs");
-    assert.equal(pairs.length, 45);
-    assert.deepEqual(run.metrics.trainFileCounts, [
-      5923,
-      6742,
-      5958,
-      6131,
-      5842,
-      5421,
-      5918,
-      6265,
-      5851,
-      5949,
-    ]);
-    assertFiniteDeep(run.metrics, "metrics");
-    assertClaims(run, [
-      "0 and 1 separate cleanly in the 2-D code",
-      "2 overlaps 1 at d = 2 (hard to tell apart)",
-      "6 overlaps 0 at d = 2 (hard to tell apart)",
-      "0 and 1 are not simply more frequent in the training data (0 is rather rare)",
-    ]);
-    assert.equal(run.claims[3].verdict, "pass", "0 is below the mean count in the 60k file");
-  } finally {
-    await Deno.remove(runsRoot, { recursive: true });
-  }
-});
-
 Deno.test("single-digit smoke run: grid per model, MSE matrix, claims", async () => {
   const runsRoot = await Deno.makeTempDir({ prefix: "exp-e5-" });
   try {
@@ -258,8 +194,6 @@ Deno.test("config checks name the bad value and what is expected", async () => {
   await bad("latent-sweep", { knnReferences: 5000 }, /knnReferences \(5000\) cannot exceed/);
   await bad("latent-sweep", { validationFraction: 0 }, /validationFraction must be in \(0, 1\)/);
   await bad("latent-sweep", { learningRate: -1 }, /learningRate must be in \(0, 1\)/);
-  await bad("zero-one", { testLimit: 10 }, /testLimit must be an integer in 100\.\.10000/);
-  await bad("zero-one", { epochs: 0 }, /epochs must be an integer in 1\.\.1000/);
   await bad("single-digit", { digits: [1, 1] }, /digits must be distinct/);
   await bad("single-digit", { digits: [10] }, /digits\[0\] must be an integer in 0\.\.9/);
   await bad(
@@ -268,7 +202,7 @@ Deno.test("config checks name the bad value and what is expected", async () => {
     /must not exceed 5421/,
   );
   // The profiles themselves are valid.
-  for (const id of ["latent-sweep", "zero-one", "single-digit"]) {
+  for (const id of ["latent-sweep", "single-digit"]) {
     for (const profile of ["smoke", "quick", "full"]) await resolveConfig(id, { profile });
   }
 });
