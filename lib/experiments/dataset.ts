@@ -14,16 +14,16 @@ import type { ClaimRow, Experiment } from "./types.ts";
 import {
   countByDigit,
   DEFAULT_KAGGLE_DIR,
+  describeKaggleFiles,
   disposeMnistSet,
   KAGGLE_ROWS,
   kaggleColumns,
+  kaggleCsvFiles,
   kaggleFrameToRaw,
   loadMnist,
   MNIST_PIXELS,
   type Normalization,
-  readKaggleDataFrame,
   readMnistRaw,
-  writeKaggleCsvs,
 } from "../data/mod.ts";
 import { shuffledIndices } from "../random.ts";
 import { barChart, lines } from "../plot.ts";
@@ -468,12 +468,10 @@ export const experiment: Experiment<DatasetConfig> = {
 
     // ---- the Kaggle CSV view of the same data (write-up 003) ------------------------------
     const kaggleDir = resolveRepoDir(config.kaggleDir, DEFAULT_KAGGLE_DIR);
-    const csv = await writeKaggleCsvs(kaggleDir, { seed: config.kaggleSeed });
-    ctx.log(
-      `dataset: Kaggle CSVs ${csv.generated ? "generated" : "present and valid"} in ${kaggleDir}`,
-    );
-    const trainFrame = await readKaggleDataFrame(csv.trainPath, { kind: "train" });
-    const testFrame = await readKaggleDataFrame(csv.testPath, { kind: "test" });
+    const csv = await kaggleCsvFiles(kaggleDir, { seed: config.kaggleSeed });
+    ctx.log(`dataset: ${describeKaggleFiles(csv, kaggleDir)}`);
+    const trainFrame = csv.frames.train;
+    const testFrame = csv.frames.test;
     const shapes = {
       train: { rows: trainFrame.height, columns: trainFrame.width },
       test: { rows: testFrame.height, columns: testFrame.width },

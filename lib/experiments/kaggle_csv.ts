@@ -17,13 +17,13 @@ import * as tf from "@tensorflow/tfjs";
 import type { ClaimRow, Experiment, HistoryRow } from "./types.ts";
 import {
   DEFAULT_KAGGLE_DIR,
+  describeKaggleFiles,
   disposeMnistSet,
   KAGGLE_ROWS,
+  kaggleCsvFiles,
   kaggleFrameToRaw,
   type MnistSet,
   mnistSetFromPixels,
-  readKaggleDataFrame,
-  writeKaggleCsvs,
 } from "../data/mod.ts";
 import { shuffledIndices } from "../random.ts";
 import { setupBackend } from "../backend.ts";
@@ -388,10 +388,10 @@ export const experiment: Experiment<KaggleCsvConfig> = {
 
     // ---- the CSV files, read with polars --------------------------------------------------
     const dir = resolveRepoDir(config.kaggleDir, DEFAULT_KAGGLE_DIR);
-    const csv = await writeKaggleCsvs(dir, { seed: config.kaggleSeed });
-    ctx.log(`kaggle-csv: CSVs ${csv.generated ? "generated" : "present and valid"} in ${dir}`);
-    const trainFrame = await readKaggleDataFrame(csv.trainPath, { kind: "train" });
-    const testFrame = await readKaggleDataFrame(csv.testPath, { kind: "test" });
+    const csv = await kaggleCsvFiles(dir, { seed: config.kaggleSeed });
+    ctx.log(`kaggle-csv: ${describeKaggleFiles(csv, dir)}`);
+    const trainFrame = csv.frames.train;
+    const testFrame = csv.frames.test;
     const csvShapes = {
       train: [trainFrame.height, trainFrame.width],
       test: [testFrame.height, testFrame.width],

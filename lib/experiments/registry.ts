@@ -9,6 +9,8 @@ import { applyOverrides, resolveProfile } from "./config.ts";
 import { executeRun, type RunRecord } from "./runs.ts";
 import * as path from "node:path";
 import { MNIST_FILES, resolveMnistDir } from "../data/mnist.ts";
+import { isProjectKaggleDir } from "../data/kaggle.ts";
+import { REPO_ROOT } from "../paths.ts";
 
 /** Experiment ids in the order of the notebooks (E1..E9). */
 export const EXPERIMENT_IDS = [
@@ -127,13 +129,27 @@ export async function runExperiment(
 ): Promise<RunRecord> {
   const { experiment, profile, config } = await resolveConfig(id, options);
   const dir = resolveMnistDir();
+  const data = [MNIST_FILES.train, MNIST_FILES.test].flatMap((s) => [s.images, s.labels])
+    .map((f) => path.join(dir, f));
+  // A user's Kaggle CSVs are input like the IDX files: edited files are another run. (The
+  // project's own data/ CSVs follow from MNIST and the seed, both already in the id.)
+  if (typeof config.kaggleDir === "string" && config.kaggleDir !== "") {
+    const kaggleDir = path.isAbsolute(config.kaggleDir)
+      ? config.kaggleDir
+      : path.join(REPO_ROOT, config.kaggleDir);
+    if (!isProjectKaggleDir(kaggleDir)) {
+      for (const name of ["train.csv", "test.csv"]) {
+        const file = path.join(kaggleDir, name);
+        if (await Deno.stat(file).catch(() => null)) data.push(file);
+      }
+    }
+  }
   return await executeRun(experiment, config, {
     profile,
     force: options.force,
     quiet: options.quiet,
     runsRoot: options.runsRoot,
     // The MNIST files are read by every experiment: a changed copy is another run.
-    data: [MNIST_FILES.train, MNIST_FILES.test].flatMap((s) => [s.images, s.labels])
-      .map((f) => path.join(dir, f)),
+    data,
   });
 }
