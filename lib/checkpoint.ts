@@ -19,6 +19,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
+import { faultPoint } from "./faults.ts";
 import { basename, dirname, join } from "node:path";
 
 /** File name of the model topology and weights manifest inside a model directory. */
@@ -116,9 +117,11 @@ export async function writeDirAtomically(
     await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
     throw error;
   }
+  faultPoint("checkpoint-write");
   if (await exists(dir)) {
     const oldDir = `${dir}${OLD_MARK}${randomSuffix()}`;
     await Deno.rename(dir, oldDir);
+    faultPoint("checkpoint-swap");
     await Deno.rename(tmpDir, dir);
     await Deno.remove(oldDir, { recursive: true });
   } else {

@@ -34,6 +34,7 @@ import {
   saveTrainingCheckpoint,
 } from "./checkpoint.ts";
 import { autoWorkers } from "./parallel/auto.ts";
+import { faultPoint } from "./faults.ts";
 import { type LossFunction, lossFunction, type LossName } from "./losses.ts";
 
 export { type LossFunction, lossFunction, type LossName } from "./losses.ts";
@@ -471,6 +472,7 @@ export async function trainAutoencoder(
           break;
         }
         lossSum += value * size;
+        faultPoint("train-batch");
         progress!.update((epoch - startEpoch) * batchesPerEpoch + b + 1, {
           epoch: `${epoch}/${lastEpoch}`,
           batch: `${b + 1}/${batchesPerEpoch}`,

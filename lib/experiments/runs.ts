@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import type * as tf from "@tensorflow/tfjs";
 import { modelFingerprint } from "../models/summary.ts";
+import { faultPoint } from "../faults.ts";
 import { REPO_ROOT } from "../paths.ts";
 import { setupBackend } from "../backend.ts";
 import type {
@@ -576,6 +577,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
               2,
             ),
           );
+          faultPoint("run-finish");
           if (await exists(finalDir)) {
             const trash = path.join(expDir, `.${runId}.old-${crypto.randomUUID().slice(0, 8)}`);
             await Deno.rename(finalDir, trash);
