@@ -124,7 +124,7 @@ export async function main(args: string[]): Promise<number> {
     const recordFile = await Deno.makeTempFile({ prefix: "ae-run-", suffix: ".json" });
     try {
       // Imported here so that --list, --show-config and bad arguments do not load Jupyter.
-      const { runReport } = await import("../report/run.ts");
+      const { REPORTS_DIR, runReport } = await import("../report/run.ts");
       const { results } = await runReport({
         notebooks: [notebook],
         profile,
@@ -138,7 +138,7 @@ export async function main(args: string[]): Promise<number> {
       });
       const result = results[0];
       const reportPath = result.report
-        ? path.join(REPO_ROOT, "outputs", "reports", result.report)
+        ? path.join(REPORTS_DIR, result.report)
         : undefined;
       if (result.status !== "ok") {
         console.error(

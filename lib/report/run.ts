@@ -17,8 +17,9 @@ import { type NotebookStatus, renderIndex } from "./index_page.ts";
 /** Default directory of the notebooks. */
 export const NOTEBOOKS_DIR: string = path.join(REPO_ROOT, "notebooks");
 
-/** Default directory of the reports. */
-export const REPORTS_DIR: string = path.join(REPO_ROOT, "outputs", "reports");
+/** Default directory of the reports: env `AE_REPORTS_DIR`, else `outputs/reports`. */
+export const REPORTS_DIR: string = Deno.env.get("AE_REPORTS_DIR") ??
+  path.join(REPO_ROOT, "outputs", "reports");
 
 /** Options of {@link runReport}. */
 export interface ReportOptions {
