@@ -14,6 +14,7 @@ export * from "./checkpoint.ts";
 export * from "./progress.ts";
 export * from "./pca.ts";
 export * from "./metrics.ts";
+export * from "./code_analysis.ts";
 export * from "./knn.ts";
 export * from "./tsne.ts";
 export * from "./display.ts";

@@ -15,7 +15,6 @@ import {
 } from "../lib/experiments/latent_sweep.ts";
 import { firstOfEachDigit } from "../lib/experiments/common.ts";
 import { argminPerColumn, closedLoops, horizontalSpread } from "../lib/experiments/single_digit.ts";
-import { mulberry32 } from "../lib/random.ts";
 
 function assertFiniteDeep(value: unknown, where: string): void {
   if (typeof value === "number") {

@@ -138,7 +138,7 @@ Deno.test({
           "--set",
           `kaggleDir=${dir}`,
         ],
-        env: { AE_RUNS_DIR: runs },
+        env: { AE_RUNS_DIR: runs, AE_REPORTS_DIR: path.join(runs, "reports") },
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -83,6 +83,8 @@ export interface MnistRaw {
   labels: Uint8Array;
   /** Number of images. */
   count: number;
+  /** Absolute paths of the two IDX files read (what the run store digests). */
+  sources: string[];
 }
 
 /** The names of the MNIST IDX files per split. */
@@ -154,7 +156,12 @@ export async function readMnistRaw(split: "train" | "test", dir?: string): Promi
         `${labels.count} labels; they must match`,
     );
   }
-  return { pixels: images.pixels, labels: labels.labels, count: images.count };
+  return {
+    pixels: images.pixels,
+    labels: labels.labels,
+    count: images.count,
+    sources: [path.resolve(imagesPath), path.resolve(labelsPath)],
+  };
 }
 
 function checkLimit(value: number | undefined, name: string): void {
@@ -314,10 +321,7 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistSp
     validationIdx,
   );
   const test = mnistSetFromPixels(testRaw.pixels, testRaw.labels, normalization, testIdx);
-  const dir = path.resolve(resolveMnistDir(options.dir));
-  const sources = [MNIST_FILES.train, MNIST_FILES.test].flatMap((f) => [f.images, f.labels])
-    .map((f) => path.join(dir, f));
-  return { train, validation, test, sources };
+  return { train, validation, test, sources: [...trainRaw.sources, ...testRaw.sources] };
 }
 
 /**

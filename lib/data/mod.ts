@@ -12,3 +12,4 @@
 export * from "./idx.ts";
 export * from "./mnist.ts";
 export * from "./kaggle.ts";
+export * from "./statistics.ts";

@@ -137,9 +137,7 @@ export async function main(args: string[]): Promise<number> {
         },
       });
       const result = results[0];
-      const reportPath = result.report
-        ? path.join(REPORTS_DIR, result.report)
-        : undefined;
+      const reportPath = result.report ? path.join(REPORTS_DIR, result.report) : undefined;
       if (result.status !== "ok") {
         console.error(
           `error: ${id}: ${result.error}` + (reportPath ? ` (report so far: ${reportPath})` : ""),

@@ -9,8 +9,6 @@ import { applyOverrides, resolveProfile } from "./config.ts";
 import { executeRun, type RunRecord } from "./runs.ts";
 import * as path from "node:path";
 import { MNIST_FILES, resolveMnistDir } from "../data/mnist.ts";
-import { isProjectKaggleDir } from "../data/kaggle.ts";
-import { REPO_ROOT } from "../paths.ts";
 
 /** Experiment ids in the order of the notebooks (E1..E9). */
 export const EXPERIMENT_IDS = [
@@ -55,14 +53,12 @@ export type ExperimentId = typeof EXPERIMENT_IDS[number];
 
 // Experiments whose flow is still a lib module; the others are defined by their notebook alone.
 const loaders: Partial<Record<ExperimentId, () => Promise<{ experiment: Experiment }>>> = {
-  "dataset": () => import("./dataset.ts") as Promise<{ experiment: Experiment }>,
   "cnn-tsne": () => import("./cnn_tsne.ts") as Promise<{ experiment: Experiment }>,
   "latent-sweep": () => import("./latent_sweep.ts") as Promise<{ experiment: Experiment }>,
   "single-digit": () => import("./single_digit.ts") as Promise<{ experiment: Experiment }>,
   "upsampling-vs-transpose": () =>
     import("./upsampling_vs_transpose.ts") as Promise<{ experiment: Experiment }>,
   "mlp-blocks": () => import("./mlp_blocks.ts") as Promise<{ experiment: Experiment }>,
-  "kaggle-csv": () => import("./kaggle_csv.ts") as Promise<{ experiment: Experiment }>,
   "dense-denoising": () => import("./dense_denoising.ts") as Promise<{ experiment: Experiment }>,
 };
 
@@ -131,19 +127,6 @@ export async function runExperiment(
   const dir = resolveMnistDir();
   const data = [MNIST_FILES.train, MNIST_FILES.test].flatMap((s) => [s.images, s.labels])
     .map((f) => path.join(dir, f));
-  // A user's Kaggle CSVs are input like the IDX files: edited files are another run. (The
-  // project's own data/ CSVs follow from MNIST and the seed, both already in the id.)
-  if (typeof config.kaggleDir === "string" && config.kaggleDir !== "") {
-    const kaggleDir = path.isAbsolute(config.kaggleDir)
-      ? config.kaggleDir
-      : path.join(REPO_ROOT, config.kaggleDir);
-    if (!isProjectKaggleDir(kaggleDir)) {
-      for (const name of ["train.csv", "test.csv"]) {
-        const file = path.join(kaggleDir, name);
-        if (await Deno.stat(file).catch(() => null)) data.push(file);
-      }
-    }
-  }
   return await executeRun(experiment, config, {
     profile,
     force: options.force,
