@@ -28,3 +28,5 @@ export * from "./experiments/common.ts";
 export * from "./experiments/registry.ts";
 export * from "./experiments/show.ts";
 export * from "./report/claims.ts";
+export * from "./claims/upsampling_vs_transpose.ts";
+export * from "./claims/mlp_blocks.ts";

@@ -54,9 +54,6 @@ export type ExperimentId = typeof EXPERIMENT_IDS[number];
 // Experiments whose flow is still a lib module; the others are defined by their notebook alone.
 const loaders: Partial<Record<ExperimentId, () => Promise<{ experiment: Experiment }>>> = {
   "cnn-tsne": () => import("./cnn_tsne.ts") as Promise<{ experiment: Experiment }>,
-  "upsampling-vs-transpose": () =>
-    import("./upsampling_vs_transpose.ts") as Promise<{ experiment: Experiment }>,
-  "mlp-blocks": () => import("./mlp_blocks.ts") as Promise<{ experiment: Experiment }>,
   "dense-denoising": () => import("./dense_denoising.ts") as Promise<{ experiment: Experiment }>,
 };
 
