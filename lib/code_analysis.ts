@@ -4,7 +4,7 @@
  * classifier confuses ({@link pairConfusion}, {@link digitMeans}, {@link nearestMean}) and how
  * often each digit is recognised ({@link recallPerDigit}, {@link recognitionScores}), plus small
  * stroke shapes of reconstructions ({@link horizontalSpread}, {@link closedLoops}) and
- * helpers for sweeps ({@link nonIncreasing}, {@link digitsByDecreasing}, {@link pickRows}).
+ * where digit centroids lie in an embedding ({@link centroidGeometry}) and helpers for sweeps ({@link nonIncreasing}, {@link digitsByDecreasing}, {@link pickRows}).
  *
  * @module
  */
@@ -397,4 +397,112 @@ export function argminPerColumn(matrix: number[][]): number[] {
     for (let r = 1; r < matrix.length; r++) if (matrix[r][c] < matrix[best][c]) best = r;
     return best;
   });
+}
+
+/** Quality numbers of one embedding of the test images. */
+export interface EmbeddingQuality {
+  /** What was embedded and how, e.g. "t-SNE of AE embedding". */
+  embedding: string;
+  /** Dimension of the embedding. */
+  dim: number;
+  /** Leave-one-out k-NN accuracy by digit. */
+  knnLoo: number;
+  /** Trustworthiness against the raw pixels. */
+  trustPixels: number;
+  /** Silhouette score with the digit labels as clusters. */
+  silhouette: number;
+}
+
+/** Where the digit centroids of an embedding lie relative to each other. */
+export interface CentroidGeometry {
+  /** Mean point of each digit 0..9 (row-major 10 x dim). */
+  centroids: number[][];
+  /** Distance between the 0 and 6 centroids. */
+  d06: number;
+  /** Median of the 45 distances between digit centroids. */
+  medianPairDistance: number;
+  /** Rank of the 0-6 distance among the 45 (1 = the closest pair). */
+  d06Rank: number;
+  /** Digits other than 0 and 6 ordered by distance from the 0/6 midpoint, farthest first. */
+  farthestFrom06: number[];
+  /**
+   * Digits ordered along the main axis of the centroids (their first principal direction); the
+   * direction's sign is chosen so that the 0/6 midpoint projects to the positive side.
+   */
+  axisOrder: number[];
+}
+
+/**
+ * Centroid geometry of points grouped by digit: how close 0 and 6 are and which digit is
+ * farthest from them (write-up 000: "0 and 6 at one end, 1 at the other").
+ *
+ * @param points Row-major `n x dim`.
+ * @param labels Digit of each point (every digit 0..9 must occur).
+ * @param dim Row length.
+ * @returns The geometry.
+ * @throws RangeError when a digit is missing or the sizes do not fit.
+ */
+export function centroidGeometry(
+  points: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  dim: number,
+): CentroidGeometry {
+  const n = labels.length;
+  if (!Number.isInteger(dim) || dim < 1 || points.length !== n * dim) {
+    throw new RangeError(
+      `centroidGeometry: expected ${n} labels x dim ${dim} = ${n * dim} values, got ` +
+        `${points.length}`,
+    );
+  }
+  const sums = Array.from({ length: 10 }, () => new Float64Array(dim));
+  const counts = new Array<number>(10).fill(0);
+  for (let i = 0; i < n; i++) {
+    const d = labels[i];
+    if (!Number.isInteger(d) || d < 0 || d > 9) {
+      throw new RangeError(`centroidGeometry: labels must be digits 0..9, labels[${i}] = ${d}`);
+    }
+    counts[d]++;
+    for (let c = 0; c < dim; c++) sums[d][c] += points[i * dim + c];
+  }
+  const missing = counts.flatMap((c, d) => (c === 0 ? [d] : []));
+  if (missing.length > 0) {
+    throw new RangeError(`centroidGeometry: no points of digit(s) ${missing.join(", ")}`);
+  }
+  const centroids = sums.map((s, d) => Array.from(s, (v) => v / counts[d]));
+  const dist = (a: number[], b: number[]) =>
+    Math.sqrt(a.reduce((s, v, c) => s + (v - b[c]) ** 2, 0));
+  const pairs: { a: number; b: number; d: number }[] = [];
+  for (let a = 0; a < 10; a++) {
+    for (let b = a + 1; b < 10; b++) pairs.push({ a, b, d: dist(centroids[a], centroids[b]) });
+  }
+  const sorted = pairs.map((p) => p.d).sort((x, y) => x - y);
+  const medianPairDistance = sorted[22]; // the middle one of 45
+  const d06 = dist(centroids[0], centroids[6]);
+  const d06Rank = sorted.filter((d) => d < d06).length + 1;
+  const mid = centroids[0].map((v, c) => (v + centroids[6][c]) / 2);
+  const others = [1, 2, 3, 4, 5, 7, 8, 9];
+  const farthestFrom06 = others.map((d) => ({ d, r: dist(centroids[d], mid) }))
+    .sort((x, y) => y.r - x.r).map((o) => o.d);
+  // Main axis of the 10 centroids by power iteration on their (dim x dim) scatter matrix.
+  const mean = new Array<number>(dim).fill(0);
+  for (const c of centroids) for (let k = 0; k < dim; k++) mean[k] += c[k] / 10;
+  const centred = centroids.map((c) => c.map((v, k) => v - mean[k]));
+  const norm2 = (v: number[]) => v.reduce((s, x) => s + x * x, 0);
+  // Start from the centroid farthest from the mean: never orthogonal to the main axis.
+  let axis = centred.reduce((best, c) => (norm2(c) > norm2(best) ? c : best)).slice();
+  for (let it = 0; it < 200; it++) {
+    const next = new Array<number>(dim).fill(0);
+    for (const c of centred) {
+      const dot = c.reduce((s, v, k) => s + v * axis[k], 0);
+      for (let k = 0; k < dim; k++) next[k] += dot * c[k];
+    }
+    const norm = Math.sqrt(norm2(next));
+    if (norm === 0) break;
+    axis = next.map((v) => v / norm);
+  }
+  const project = (c: number[]) => c.reduce((s, v, k) => s + (v - mean[k]) * axis[k], 0);
+  const sign = project(mid) < 0 ? -1 : 1;
+  const axisOrder = centroids.map((c, d) => ({ d, p: sign * project(c) }))
+    .sort((x, y) => x.p - y.p).map((o) => o.d);
+  return { centroids, d06, medianPairDistance, d06Rank, farthestFrom06, axisOrder };
 }

@@ -184,6 +184,13 @@ Deno.test("CLI errors are one line naming the valid choices", async () => {
     assert.match(errors.at(-1)!, /expected exactly one experiment/);
     assert.equal(await main(["dataset", "--bogus"]), 2);
     assert.match(errors.at(-1)!, /bogus/);
+    // Keys and types are checked against the notebook's parameters cell, before any kernel.
+    assert.equal(await main(["zero-one", "--profile", "smoke", "--set", "bogus=1"]), 1);
+    assert.match(errors.at(-1)!, /unknown config key "bogus"; valid keys: trainLimit, /);
+    assert.equal(await main(["zero-one", "--profile", "smoke", "--set", "epochs=many"]), 1);
+    assert.match(errors.at(-1)!, /--set epochs=many: expected a number/);
+    assert.equal(await main(["zero-one", "--profile", "nightly"]), 1);
+    assert.match(errors.at(-1)!, /unknown profile "nightly"; valid profiles: smoke, quick, full/);
   } finally {
     console.error = orig;
   }

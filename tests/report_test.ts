@@ -16,7 +16,13 @@ import {
 import { claimsTableHtml, readClaims, recordClaims } from "../lib/report/claims.ts";
 import { type NotebookStatus, renderIndex } from "../lib/report/index_page.ts";
 import { resolveNotebooks, runReport } from "../lib/report/run.ts";
-import { denoKernelSpec, ensureJupyter, JUPYTER_DATA_DIR } from "../lib/report/setup.ts";
+import {
+  denoKernelSpec,
+  ensureJupyter,
+  JUPYTER_DATA_DIR,
+  KERNEL_DENO,
+  REPO_ROOT as ROOT_FOR_KERNEL,
+} from "../lib/report/setup.ts";
 import { executeNotebook } from "../lib/report/execute.ts";
 import { dumpDom, ensureChromium, screenshot } from "../lib/report/chromium.ts";
 import { JUPYTER_DISPLAY } from "../lib/display.ts";
@@ -188,7 +194,13 @@ Deno.test("ensureJupyter installs once, then returns fast with the Deno kernel i
     await Deno.readTextFile(path.join(JUPYTER_DATA_DIR, "kernels", "deno", "kernel.json")),
   );
   assert.deepEqual(spec, denoKernelSpec());
-  assert.equal(spec.argv[0], Deno.execPath());
+  // The kernel runs a Deno the project owns, not a file in npx's cache that may vanish.
+  assert.equal(spec.argv[0], KERNEL_DENO);
+  assert.ok(KERNEL_DENO.startsWith(path.join(ROOT_FOR_KERNEL, ".venv")), KERNEL_DENO);
+  assert.equal((await Deno.stat(KERNEL_DENO)).size, (await Deno.stat(Deno.execPath())).size);
+  const version = await new Deno.Command(KERNEL_DENO, { args: ["--version"], stdout: "piped" })
+    .output();
+  assert.match(new TextDecoder().decode(version.stdout), new RegExp(`deno ${Deno.version.deno}`));
 });
 
 Deno.test({

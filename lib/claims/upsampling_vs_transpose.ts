@@ -41,7 +41,6 @@ export interface DecoderOutcome {
   seconds: number;
 }
 
-
 function fmt(v: number, digits = 4): string {
   return Number.isFinite(v) ? v.toFixed(digits) : String(v);
 }

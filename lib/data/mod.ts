@@ -13,3 +13,4 @@ export * from "./idx.ts";
 export * from "./mnist.ts";
 export * from "./kaggle.ts";
 export * from "./statistics.ts";
+export * from "./noise.ts";

@@ -12,13 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import * as path from "node:path";
-import {
-  checkExperimentId,
-  EXPERIMENT_IDS,
-  EXPERIMENT_NOTEBOOKS,
-  resolveConfig,
-  runExperiment,
-} from "./registry.ts";
+import { checkExperimentId, EXPERIMENT_IDS, EXPERIMENT_NOTEBOOKS } from "./registry.ts";
 import { applyOverrides, resolveProfile } from "./config.ts";
 import type { ConfigValue } from "./types.ts";
 import type { RunRecord } from "./runs.ts";
@@ -107,8 +101,7 @@ export async function main(args: string[]): Promise<number> {
     const notebook = path.join(notebooksDir(), EXPERIMENT_NOTEBOOKS[id]);
     const nbJson = JSON.parse(await Deno.readTextFile(notebook));
     if (parametersCellIndex(nbJson) < 0) {
-      // A notebook not yet written as a tutorial: its flow is still a lib module.
-      return await runModule(id, profile, overrides, values);
+      throw new Error(`${notebook} has no cell tagged "parameters" to run it with`);
     }
     const defaults = await readNotebookParameters(notebook, profile);
     const config = applyOverrides(defaults, overrides);
@@ -158,24 +151,6 @@ export async function main(args: string[]): Promise<number> {
     console.error(`error: ${(e as Error).message}`);
     return 1;
   }
-}
-
-/** The former path for experiments whose flow is a lib module (`lib/experiments/<id>.ts`). */
-async function runModule(
-  id: string,
-  profile: string,
-  overrides: string[],
-  values: { "show-config"?: boolean; force?: boolean; json?: boolean },
-): Promise<number> {
-  const options = { profile, overrides };
-  const resolved = await resolveConfig(id, options);
-  if (values["show-config"]) {
-    console.log(JSON.stringify({ profile: resolved.profile, config: resolved.config }, null, 2));
-    return 0;
-  }
-  const record = await runExperiment(id, { ...options, force: values.force, quiet: values.json });
-  printRecord(record, undefined, values.json ?? false);
-  return 0;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -88,20 +88,50 @@ export function jupyterEnv(): Record<string, string> {
 }
 
 /**
- * The Deno kernelspec, run by the Deno executing this code (`Deno.execPath()`), so the kernel
- * is the same Deno version as the tests and the CLI.
+ * The Deno the kernelspec runs: a copy (or hard link) of the Deno executing this code inside
+ * `.venv/bin/`, owned by the project's set-up. `Deno.execPath()` itself is often a file in npx's
+ * cache, which npm may clear at any time; a kernelspec pointing there breaks JupyterLab later.
+ */
+export const KERNEL_DENO: string = path.join(VENV_DIR, "bin", "deno");
+
+/**
+ * The Deno kernelspec, run by {@link KERNEL_DENO} (the same Deno version as the tests and the
+ * CLI).
  *
  * @returns The JSON object written to `kernels/deno/kernel.json`.
  */
 export function denoKernelSpec(): Record<string, unknown> {
   return {
-    argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
+    argv: [KERNEL_DENO, "jupyter", "--kernel", "--conn", "{connection_file}"],
     display_name: "Deno",
     language: "typescript",
   };
 }
 
+/** Puts the running Deno at {@link KERNEL_DENO} unless the same file is already there. */
+async function installKernelDeno(): Promise<void> {
+  const source = Deno.execPath();
+  if (path.resolve(source) === path.resolve(KERNEL_DENO)) return;
+  const [from, to] = await Promise.all([
+    Deno.stat(source),
+    Deno.stat(KERNEL_DENO).catch(() => null),
+  ]);
+  if (to && to.size === from.size && to.mtime?.getTime() === from.mtime?.getTime()) return;
+  await Deno.mkdir(path.dirname(KERNEL_DENO), { recursive: true });
+  const tmp = `${KERNEL_DENO}.${Deno.pid}.tmp`;
+  await Deno.remove(tmp).catch(() => {});
+  try {
+    await Deno.link(source, tmp); // instant on one file system, and survives the cache's removal
+  } catch {
+    await Deno.copyFile(source, tmp);
+    await Deno.chmod(tmp, 0o755);
+    if (from.mtime) await Deno.utime(tmp, from.atime ?? from.mtime, from.mtime);
+  }
+  await Deno.rename(tmp, KERNEL_DENO);
+}
+
 async function writeKernelSpec(): Promise<void> {
+  await installKernelDeno();
   const dir = path.join(JUPYTER_DATA_DIR, "kernels", "deno");
   const file = path.join(dir, "kernel.json");
   const text = JSON.stringify(denoKernelSpec(), null, 2) + "\n";
