@@ -36,6 +36,12 @@ Deno.test("there is one notebook per experiment, committed without outputs", () 
   for (const file of files) {
     const nb = JSON.parse(Deno.readTextFileSync(path.join(NOTEBOOKS, file)));
     assert.equal(nb.metadata?.kernelspec?.name, "deno", `${file}: kernel must be deno`);
+    const code = (nb.cells as Cell[]).filter((c) => c.cell_type === "code");
+    // A tutorial, not a launcher: the write-up's steps as cells, settings in a parameters cell.
+    assert.ok(code.length >= 6, `${file}: ${code.length} code cells, expected at least 6`);
+    const parameters = code.filter((c) => (c.metadata?.tags ?? []).includes("parameters"));
+    assert.equal(parameters.length, 1, `${file}: one cell tagged "parameters"`);
+    assert.match([parameters[0].source].flat().join(""), /const config = \{/);
     for (const cell of nb.cells as Cell[]) {
       if (cell.cell_type !== "code") continue;
       assert.deepEqual(cell.outputs ?? [], [], `${file}: committed with outputs`);
@@ -82,7 +88,21 @@ Deno.test({
         }
       });
     }
+    // Every training notebook shows its model's summary; the write-ups' totals where quoted.
+    for (const file of notebookFiles().filter((f) => !f.startsWith("00_"))) {
+      const text = await Deno.readTextFile(path.join(outDir, "executed", file));
+      assert.match(text, / parameters<\/caption>/, `${file}: a model summary table`);
+    }
+    const executedText = (f: string) => Deno.readTextFile(path.join(outDir, "executed", f));
+    assert.match(await executedText("01_cnn_tsne.ipynb"), /550,337 parameters/);
+    assert.match(await executedText("08_dense_denoising.ipynb"), /716,640 parameters/);
     const index = await Deno.readTextFile(result.indexPath);
+    assert.equal(
+      index.match(/class="card"/g)?.length,
+      notebookFiles().length,
+      "a dashboard card per notebook",
+    );
+    assert.ok(index.includes('<img src="data:image/png;base64,'), "cards carry thumbnails");
     for (const file of notebookFiles()) {
       assert.ok(index.includes(file.replace(/\.ipynb$/, "")), `index lists ${file}`);
     }

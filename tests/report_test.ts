@@ -138,6 +138,8 @@ Deno.test("renderIndex lists claims per notebook, failed notebooks, and escapes 
       seconds: 3,
       report: "01_a.html",
       finishedAt: "",
+      backend: "tfjs-node",
+      thumbnail: "data:image/png;base64,iVBORw0KGgo=",
     },
     {
       notebook: "02_b.ipynb",
@@ -160,6 +162,13 @@ Deno.test("renderIndex lists claims per notebook, failed notebooks, and escapes 
   assert.ok(html.includes("TypeError: &lt;bad&gt;"));
   assert.match(html, /notebook failed/);
   assert.match(html, /2 notebook\(s\), 1 failed; claims: 0 pass, 1 differ/);
+  // The dashboard: a card per notebook with its thumbnail, verdict counts, time and backend.
+  const cards = html.slice(html.indexOf('<div id="cards"'), html.indexOf("<h2>Claims"));
+  assert.equal(cards.match(/class="card"/g)?.length, 2);
+  assert.ok(cards.includes('src="data:image/png;base64,iVBORw0KGgo="'));
+  assert.match(cards, /0 pass<\/span> <span[^>]*>1 differ<\/span> <span[^>]*>0 n\/a/);
+  assert.match(cards, /3 s, tfjs-node, profile quick/);
+  assert.match(cards, /no figure[\s\S]*failed/);
   assert.ok(
     claimsTableHtml([{ claim: "c", expected: "e", ours: "o", verdict: "n/a" }]).includes("n/a"),
   );

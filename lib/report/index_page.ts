@@ -1,7 +1,8 @@
 /**
- * The report index: one line per claim of every experiment (claim, expected, our number,
- * verdict, link to the notebook's report), and a line per notebook that failed or recorded no
- * claims. Built from the status files the driver writes and the claim records the notebooks
+ * The report index as a dashboard: one card per notebook (a thumbnail of its main figure, its
+ * pass / differ / n-a counts, wall time, backend and profile, a link to its report), then one
+ * line per claim of every experiment (claim, expected, our number, verdict), grouped by notebook,
+ * and a line per notebook that failed or recorded no claims. Built from the status files the driver writes and the claim records the notebooks
  * write ({@link readClaims}).
  *
  * @module
@@ -28,6 +29,36 @@ export interface NotebookStatus {
   error?: string;
   /** ISO time the run ended. */
   finishedAt: string;
+  /** Compute backend the notebook's run trained on (from its run record), when known. */
+  backend?: string;
+  /** A small `data:image/png` URI of the notebook's main figure (its first image), when any. */
+  thumbnail?: string;
+}
+
+function card(status: NotebookStatus, own: readonly ClaimsRecord[]): string {
+  const counts = { pass: 0, differs: 0, "n/a": 0 };
+  for (const record of own) for (const row of record.rows) counts[row.verdict] += 1;
+  const name = escapeHtml(status.notebook.replace(/\.ipynb$/, ""));
+  const img = status.thumbnail
+    ? `<img src="${status.thumbnail}" alt="main figure of ${name}" style="max-width:100%;` +
+      `max-height:140px;image-rendering:pixelated">`
+    : `<div style="height:60px;color:#888">no figure</div>`;
+  const verdicts = status.status === "failed"
+    ? `<span style="${VERDICT_STYLE.differs}">failed</span>`
+    : `<span style="${VERDICT_STYLE.pass}">${counts.pass} pass</span> ` +
+      `<span style="${VERDICT_STYLE.differs}">${counts.differs} differ</span> ` +
+      `<span style="${VERDICT_STYLE["n/a"]}">${counts["n/a"]} n/a</span>`;
+  const inner = `<div class="thumb">${img}</div><h3 style="margin:.4em 0">${name}</h3>` +
+    `<div class="verdicts">${verdicts}</div><div class="meta" style="color:#555">` +
+    `${status.seconds.toFixed(0)} s, ${escapeHtml(status.backend ?? "backend unknown")}, ` +
+    `profile ${escapeHtml(status.profile)}</div>`;
+  const body = status.report
+    ? `<a href="${
+      escapeHtml(status.report)
+    }" style="color:inherit;text-decoration:none">${inner}</a>`
+    : inner;
+  return `<div class="card" style="border:1px solid #ccc;border-radius:6px;padding:10px;` +
+    `width:260px">${body}</div>`;
 }
 
 const CELL = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"';
@@ -110,6 +141,10 @@ export function renderIndex(
 th{background:#f0f0f0}</style></head>
 <body><h1>${escapeHtml(title)}</h1>
 <p id="summary">${escapeHtml(summary)}</p>
+<div id="cards" style="display:flex;flex-wrap:wrap;gap:12px;margin:1em 0 2em">
+${statuses.map((st) => card(st, claims.filter((c) => c.notebook === st.notebook))).join("\n")}
+</div>
+<h2>Claims, by notebook</h2>
 <table id="claims"><thead><tr>${head}</tr></thead><tbody>
 ${rows.join("\n")}
 </tbody></table></body></html>

@@ -115,6 +115,46 @@ async function readStatuses(dir: string): Promise<NotebookStatus[]> {
   return out.sort((a, b) => a.notebook.localeCompare(b.notebook));
 }
 
+/** Largest thumbnail kept in a status file (a data URI of the notebook's first PNG). */
+const MAX_THUMBNAIL_CHARS = 400_000;
+
+/**
+ * The backend of the run the notebook finished (its run record) and a thumbnail of its main
+ * figure: the first PNG among the executed notebook's outputs.
+ */
+async function runFacts(
+  executed: string,
+  runRecord: string,
+): Promise<{ backend?: string; thumbnail?: string }> {
+  let backend: string | undefined;
+  try {
+    backend = JSON.parse(await Deno.readTextFile(runRecord)).backend;
+  } catch {
+    backend = undefined; // the notebook failed before finishing its run
+  }
+  let thumbnail: string | undefined;
+  try {
+    const text = await Deno.readTextFile(executed);
+    const nb = JSON.parse(text) as { cells: { outputs?: { data?: Record<string, unknown> }[] }[] };
+    outer: for (const cell of nb.cells) {
+      for (const output of cell.outputs ?? []) {
+        const png = output.data?.["image/png"];
+        const html = [output.data?.["text/html"] ?? ""].flat().join("");
+        const uri = typeof png === "string"
+          ? `data:image/png;base64,${png.replace(/\s/g, "")}`
+          : html.match(/data:image\/png;base64,[A-Za-z0-9+/=]+/)?.[0];
+        if (uri && uri.length <= MAX_THUMBNAIL_CHARS) {
+          thumbnail = uri;
+          break outer;
+        }
+      }
+    }
+  } catch {
+    thumbnail = undefined;
+  }
+  return { backend, thumbnail };
+}
+
 /** Removes the claim records a notebook wrote in an earlier run (they would be stale). */
 async function removeClaimsOf(claimsDir: string, notebook: string): Promise<void> {
   for (const record of await readClaims(claimsDir).catch(() => [])) {
@@ -166,9 +206,13 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
     log(`[${i + 1}/${notebooks.length}] ${notebook} (profile ${profile}) ...`);
     await removeClaimsOf(claimsDir, notebook);
     const executed = path.join(outDir, "executed", notebook);
+    // The notebook's run store tells which run it finished (unless the caller collects that).
+    const runRecord = options.env?.AE_RUN_RECORD ??
+      await Deno.makeTempFile({ prefix: "ae-report-run-", suffix: ".json" });
     const run = await executeNotebook(notebookPath, executed, {
       env: {
         ...options.env,
+        AE_RUN_RECORD: runRecord,
         AE_PROFILE: profile,
         AE_NOTEBOOK: notebook,
         AE_CLAIMS_DIR: claimsDir,
@@ -190,7 +234,11 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
         error = error ?? `export failed: ${(e as Error).message}`;
       }
     }
+    const { backend, thumbnail } = await runFacts(executed, runRecord);
+    if (runRecord !== options.env?.AE_RUN_RECORD) await Deno.remove(runRecord).catch(() => {});
     const status: NotebookStatus = {
+      backend,
+      thumbnail,
       notebook,
       source: notebookPath,
       status: error ? "failed" : "ok",
