@@ -159,3 +159,82 @@ Deno.test("tfjs-node without its native addon fails with a one-line reason", asy
   await setupBackend("cpu", { quiet: true });
   assert.equal(tf.getBackend(), "cpu");
 });
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * Lines that tfjs, tfjs-node or libtensorflow print on their own and that say nothing about this
+ * project's run (silenced in lib/tfjs.ts and lib/native/node_compat.ts).
+ */
+const NOISE = [
+  /Hi, looks like you are running TensorFlow\.js in Node\.js/,
+  /install our node backend/,
+  /backend was already registered/,
+  /is already registered/,
+  /has already been set/,
+  /This TensorFlow binary is optimized/,
+  /oneDNN custom operations are on/,
+];
+
+/** Runs a Deno subcommand in the repository and returns its stdout and stderr together. */
+async function denoOutput(args: string[]): Promise<{ code: number; text: string }> {
+  const env = { ...Deno.env.toObject() };
+  delete env.TF_CPP_MIN_LOG_LEVEL; // what a user's shell has: the library must set it itself
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: REPO,
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, text: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+}
+
+function assertQuiet(text: string): void {
+  for (const pattern of NOISE) assert.doesNotMatch(text, pattern, `noise in:\n${text}`);
+}
+
+Deno.test("the bench CLI on the cpu backend prints no tfjs banner, only its backend line", async () => {
+  // The pure-JS backend prints the banner on its first tensor unless tfjs's prod mode is on.
+  const { code, text } = await denoOutput([
+    "run",
+    "-A",
+    "lib/bench.ts",
+    "--backend",
+    "cpu",
+    "--models",
+    "dense-64",
+    "--batches",
+    "1",
+    "--warmup",
+    "0",
+  ]);
+  assert.equal(code, 0, text);
+  assertQuiet(text);
+  assert.match(text, /^backend: cpu \(/m, "the one real backend line stays");
+  assert.match(text, /dense-64 +716640/, "the bench ran");
+});
+
+Deno.test("auto backend set-up plus cpu tensors in one process print one backend line, no noise", async () => {
+  // The fastest backend (tfjs-node where its addon is built) loads libtensorflow and re-registers
+  // tfjs's kernels and platform; cpu tensors afterwards are what reference computations do.
+  const script = `
+    import * as tf from "@tensorflow/tfjs";
+    import { setupBackend } from "./lib/backend.ts";
+    const choice = await setupBackend();
+    tf.tidy(() => tf.matMul(tf.ones([4, 3]), tf.ones([3, 2])).dataSync());
+    await tf.setBackend("cpu");
+    tf.tidy(() => tf.add(tf.ones([3]), 1).dataSync());
+    await setupBackend(choice.name, { quiet: true });
+    console.log("done on " + choice.name);
+  `;
+  const { code, text } = await denoOutput(["eval", "--quiet", script]);
+  assert.equal(code, 0, text);
+  assertQuiet(text);
+  const lines = text.trim().split("\n");
+  assert.equal(lines.length, 2, text);
+  assert.match(lines[0], /^backend: /);
+  assert.match(lines[1], /^done on /);
+});

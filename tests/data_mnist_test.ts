@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { encodeIdx } from "../lib/data/idx.ts";
+import { FileDigestCache } from "../lib/data/digest.ts";
 import {
   countByDigit,
   disposeMnistSet,
@@ -10,6 +11,7 @@ import {
   MNIST_FILES,
   type MnistSet,
   readMnistRaw,
+  resolveMnistDir,
 } from "../lib/data/mnist.ts";
 
 await tf.setBackend("cpu");
@@ -190,6 +192,57 @@ Deno.test("MNIST directory: dir option and MNIST_DIR env win over the package", 
       Deno.env.delete("MNIST_DIR");
     }
     disposeAll(viaOption);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("MNIST loaders name the IDX files they read, as absolute paths under MNIST_DIR", async () => {
+  // A copy of the real files in a temp directory, named through a relative MNIST_DIR.
+  const dir = await Deno.makeTempDir({ prefix: "data_mnist_sources_" });
+  const packaged = resolveMnistDir();
+  const file = (name: string) => path.join(dir, name);
+  const { train: trainFiles, test: testFiles } = MNIST_FILES;
+  try {
+    for (const name of [trainFiles.images, trainFiles.labels, testFiles.images, testFiles.labels]) {
+      await Deno.copyFile(path.join(packaged, name), file(name));
+    }
+    const before = Deno.env.get("MNIST_DIR");
+    Deno.env.set("MNIST_DIR", path.relative(Deno.cwd(), dir));
+    try {
+      const rawTest = await readMnistRaw("test");
+      assert.deepEqual(rawTest.sources, [file(testFiles.images), file(testFiles.labels)]);
+      const rawTrain = await readMnistRaw("train");
+      assert.deepEqual(rawTrain.sources, [file(trainFiles.images), file(trainFiles.labels)]);
+
+      const split = await loadMnistSplit("test", { limit: 5 });
+      assert.deepEqual(split.sources, rawTest.sources);
+      const splits = await loadMnist({ trainLimit: 20, testLimit: 5 });
+      assert.deepEqual(splits.sources, [...rawTrain.sources, ...rawTest.sources]);
+      disposeAll(split, splits.train, splits.validation, splits.test);
+
+      // The run store digests exactly these files: the copies' digests equal the originals'.
+      const digests = new FileDigestCache({ cacheFile: null });
+      const ofCopies = await digests.digestAll(splits.sources);
+      const ofPackage = await digests.digestAll(
+        splits.sources.map((s) => path.join(packaged, path.basename(s))),
+      );
+      assert.deepEqual(Object.keys(ofCopies), splits.sources);
+      assert.deepEqual(Object.values(ofCopies), Object.values(ofPackage));
+    } finally {
+      if (before === undefined) Deno.env.delete("MNIST_DIR");
+      else Deno.env.set("MNIST_DIR", before);
+    }
+    // An explicit dir wins over the environment and is named as given, made absolute.
+    const viaOption = await loadMnistSplit("train", { dir, limit: 3 });
+    assert.deepEqual(viaOption.sources, [file(trainFiles.images), file(trainFiles.labels)]);
+    disposeAll(viaOption);
+    const fromPackage = await loadMnistSplit("test", { limit: 3 });
+    assert.deepEqual(fromPackage.sources, [
+      path.resolve(packaged, testFiles.images),
+      path.resolve(packaged, testFiles.labels),
+    ]);
+    disposeAll(fromPackage);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -33,6 +33,12 @@ export interface MnistSet {
   size: number;
 }
 
+/** A {@link MnistSet} read from IDX files, with the files it came from. */
+export interface LoadedMnistSet extends MnistSet {
+  /** Absolute paths of the two IDX files read, images then labels (what the run store digests). */
+  sources: string[];
+}
+
 /** Options of {@link loadMnist}. */
 export interface LoadMnistOptions {
   /** Use only the first N matching images of the 60k train file (before the split). */
@@ -59,7 +65,10 @@ export interface MnistSplits {
   validation: MnistSet;
   /** From the 10k file, in file order. */
   test: MnistSet;
-  /** Absolute paths of the IDX files read (what the run store digests). */
+  /**
+   * Absolute paths of the four IDX files read, train images and labels then test images and
+   * labels (what the run store digests).
+   */
   sources: string[];
 }
 
@@ -83,7 +92,7 @@ export interface MnistRaw {
   labels: Uint8Array;
   /** Number of images. */
   count: number;
-  /** Absolute paths of the two IDX files read (what the run store digests). */
+  /** Absolute paths of the two IDX files read, images then labels (what the run store digests). */
   sources: string[];
 }
 
@@ -262,7 +271,7 @@ export function mnistSetFromPixels(
 }
 
 /**
- * Loads one split in file order (no shuffle).
+ * Loads one split in file order (no shuffle); `sources` names the two IDX files read.
  *
  * @param split `"train"` (60k file) or `"test"` (10k file).
  * @param options Digit filter, limit, normalisation, directory.
@@ -270,7 +279,7 @@ export function mnistSetFromPixels(
 export async function loadMnistSplit(
   split: "train" | "test",
   options: LoadMnistSplitOptions = {},
-): Promise<MnistSet> {
+): Promise<LoadedMnistSet> {
   checkSplit(split);
   checkLimit(options.limit, "limit");
   const digits = checkDigits(options.digits);
@@ -278,7 +287,10 @@ export async function loadMnistSplit(
   const raw = await readMnistRaw(split, options.dir);
   const indices = selectIndices(raw.labels, digits, options.limit);
   checkNotEmpty(indices, split, options.digits);
-  return mnistSetFromPixels(raw.pixels, raw.labels, normalization, indices);
+  return {
+    ...mnistSetFromPixels(raw.pixels, raw.labels, normalization, indices),
+    sources: raw.sources,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Data loading: strict IDX reader, MNIST as tensors with seeded splits, and the Kaggle
- * "Digit Recognizer" CSV layout (generated from MNIST, read with nodejs-polars).
+ * Data loading: strict IDX reader, MNIST as tensors with seeded splits, the Kaggle
+ * "Digit Recognizer" CSV layout (generated from MNIST, read with nodejs-polars), and cached
+ * content digests of the files read.
  *
  * ```ts
  * import { countByDigit, loadMnist } from "../lib/data/mod.ts";
@@ -14,3 +15,4 @@ export * from "./mnist.ts";
 export * from "./kaggle.ts";
 export * from "./statistics.ts";
 export * from "./noise.ts";
+export * from "./digest.ts";
