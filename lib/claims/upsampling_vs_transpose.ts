@@ -2,7 +2,7 @@
  * The verdicts of write-up 001's ConvTranspose-vs-upsampling claims (E6,
  * `notebooks/05_upsampling_vs_transpose.ipynb`) from the trained models' numbers: checkerboard
  * score per epoch, best validation MSE and per-digit test MSE. Kept in lib so that the verdict
- * logic is unit-tested on hand-made outcomes (tests/claims_upsampling_test.ts).
+ * logic is unit-tested on hand-made outcomes (tests/claims_test.ts).
  *
  * @module
  */

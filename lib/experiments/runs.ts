@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import type * as tf from "@tensorflow/tfjs";
 import { modelFingerprint } from "../models/summary.ts";
 import { faultPoint } from "../faults.ts";
+import { fileDigest } from "../data/digest.ts";
 import { REPO_ROOT } from "../paths.ts";
 import { setupBackend } from "../backend.ts";
 import type {
@@ -291,24 +292,19 @@ function sha256HexSync(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-const digestCache = new Map<string, { size: number; mtime: number; digest: string }>();
-
 /**
- * SHA-256 of a file's bytes, remembered per process by path, size and modification time.
+ * SHA-256 of an input file, from the shared digest cache (lib/data/digest.ts: by path, size,
+ * mtime and inode, kept across processes), so a re-run does not hash 47 MB again.
  *
  * @throws Error naming the file when it cannot be read.
  */
-async function fileDigest(file: string): Promise<string> {
+async function inputDigest(file: string): Promise<string> {
   const abs = path.resolve(file);
-  const info = await Deno.stat(abs).catch((e) => {
+  try {
+    return await fileDigest(abs);
+  } catch (e) {
     throw new Error(`run store: cannot read input file ${abs}: ${(e as Error).message}`);
-  });
-  const mtime = info.mtime?.getTime() ?? 0;
-  const hit = digestCache.get(abs);
-  if (hit && hit.size === info.size && hit.mtime === mtime) return hit.digest;
-  const digest = sha256HexSync(await Deno.readFile(abs));
-  digestCache.set(abs, { size: info.size, mtime, digest });
-  return digest;
+  }
 }
 
 /** A held run lock: the open lock file (flock, so a dead process never holds it). */
@@ -464,7 +460,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
   const backend = (await setupBackend(undefined, { quiet: true })).name;
   const data: Record<string, string> = {};
   for (const file of [...(options.data ?? [])].sort()) {
-    data[path.resolve(file)] = await fileDigest(file);
+    data[path.resolve(file)] = await inputDigest(file);
   }
   const models: Record<string, string> = {};
   for (const [name, model] of Object.entries(options.models ?? {})) {
