@@ -38,9 +38,14 @@ interface CliRun {
   record: { runId: string; reused: boolean; config: Record<string, unknown>; report: string };
 }
 
-async function exp(notebooksDir: string, runsDir: string, reportsDir: string): Promise<CliRun> {
+async function exp(
+  notebooksDir: string,
+  runsDir: string,
+  reportsDir: string,
+  extra: string[] = [],
+): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", path.join(ROOT, "lib/experiments/cli.ts"), "zero-one", "--json"],
+    args: ["run", "-A", path.join(ROOT, "lib/experiments/cli.ts"), "zero-one", "--json", ...extra],
     env: {
       AE_PROFILE: "smoke",
       AE_NOTEBOOKS_DIR: notebooksDir,
@@ -74,7 +79,8 @@ Deno.test({
       const first = await exp(plain.dir, runs, reports);
       const firstHtml = await Deno.readTextFile(first.record.report);
       assert.match(firstHtml, /86,691 parameters/, "the summary of the write-up's model");
-      const again = await exp(plain.dir, runs, reports);
+      // --set of a default value: the injected cell (in a copy two folders down) changes nothing.
+      const again = await exp(plain.dir, runs, reports, ["--set", "seed=0"]);
       assert.equal(again.record.reused, true, "unchanged notebook: reused");
       assert.equal(again.record.runId, first.record.runId);
       const changed = await exp(edited.dir, runs, reports);

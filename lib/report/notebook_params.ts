@@ -53,6 +53,10 @@ export function parametersCellIndex(notebook: NotebookJson): number {
 
 const MARKER = "\u0000AE_PARAMETERS ";
 
+// The injected cell imports the library by absolute URL: a notebook copied to another folder
+// (AE_NOTEBOOKS_DIR) then still finds it.
+const LIB_MOD_URL = pathToFileURL(path.join(REPO_ROOT, "lib", "mod.ts")).href;
+
 /**
  * Evaluates a notebook's code cells up to and including its `parameters` cell with env
  * `AE_PROFILE=profile` and returns the `config` object they define.
@@ -132,7 +136,9 @@ export function injectParameters(
     cell_type: "code",
     metadata: { tags: [INJECTED_PARAMETERS_TAG] },
     source: `// Values given on the command line (deno task exp ... --set key=value)\n` +
-      `(await import("../lib/mod.ts")).applyParameters(config, ${JSON.stringify(values)});`,
+      `(await import(${JSON.stringify(LIB_MOD_URL)})).applyParameters(config, ${
+        JSON.stringify(values)
+      });`,
     outputs: [],
     execution_count: null,
   };
