@@ -201,7 +201,7 @@ Deno.test("the bench CLI on the cpu backend prints no tfjs banner, only its back
   const { code, text } = await denoOutput([
     "run",
     "-A",
-    "lib/bench.ts",
+    "lib/bench/bench.ts",
     "--backend",
     "cpu",
     "--models",

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseBenchArgs } from "../lib/bench.ts";
+import { parseBenchArgs } from "../lib/bench/bench.ts";
 import {
   DEBIAN_PYTHON,
   ensureTorch,
@@ -18,7 +18,7 @@ import {
   startTorchReference,
   torchParamCounts,
   type VsTorchReport,
-} from "../lib/bench_torch.ts";
+} from "../lib/bench/bench_torch.ts";
 import { countTrainableParams, zoo } from "../lib/models/mod.ts";
 import { MNIST_FILES, resolveMnistDir } from "../lib/data/mnist.ts";
 
@@ -84,7 +84,7 @@ Deno.test("deno task bench --vs-torch --json prints one JSON object with per-mod
     args: [
       "run",
       "-A",
-      "lib/bench.ts",
+      "lib/bench/bench.ts",
       "--vs-torch",
       "--json",
       "--backend",

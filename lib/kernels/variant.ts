@@ -3,7 +3,7 @@
  * Conv2DBackpropInput, im2col + XNNPACK-matmul Conv2DBackpropFilter, tight MaxPoolGrad; the
  * default) or `"baseline"` (the first versions: zero-dilated backprop-input, filter gradient as a
  * dilated XNNPACK convolution, generic MaxPoolGrad loop). Both are exact; the switch exists so a
- * benchmark can alternate them in one run (`lib/kernels/bench_variants.ts`) and the tests can
+ * benchmark can alternate them in one run (`lib/bench/bench_variants.ts`) and the tests can
  * check both against the cpu backend.
  *
  * @module

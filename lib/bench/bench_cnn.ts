@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { seededUniform } from "./probe.ts";
+import { seededUniform } from "../kernels/probe.ts";
 
 /** Result of {@link benchTrainStep}. */
 export interface TrainStepTiming {

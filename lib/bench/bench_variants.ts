@@ -16,8 +16,8 @@ import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { setupBackend } from "../backend.ts";
 import { inputShapeOf, zoo } from "../models/mod.ts";
-import { seededUniform } from "./probe.ts";
-import { type KernelVariant, setKernelVariant } from "./variant.ts";
+import { seededUniform } from "../kernels/probe.ts";
+import { type KernelVariant, setKernelVariant } from "../kernels/variant.ts";
 
 /** One row of the comparison: median milliseconds per variant. */
 export interface VariantTiming {

@@ -18,11 +18,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { type BackendName, parseBackendName, setupBackend } from "./backend.ts";
-import { countTrainableParams, inputShapeOf, zoo } from "./models/mod.ts";
-import { mulberry32 } from "./random.ts";
-import { createOptimizer } from "./train.ts";
-import type { DataParallel } from "./parallel/mod.ts";
+import { type BackendName, parseBackendName, setupBackend } from "../backend.ts";
+import { countTrainableParams, inputShapeOf, zoo } from "../models/mod.ts";
+import { mulberry32 } from "../random.ts";
+import { createOptimizer } from "../train.ts";
+import type { DataParallel } from "../parallel/mod.ts";
 
 /** Images in one MNIST training epoch. */
 export const EPOCH_SAMPLES = 60_000;
@@ -129,7 +129,7 @@ export async function benchmarkModel(
   };
   try {
     if (workers > 1) {
-      const { startDataParallel } = await import("./parallel/mod.ts");
+      const { startDataParallel } = await import("../parallel/mod.ts");
       parallel = await startDataParallel(model.autoencoder, { workers, loss: "mse" });
     }
     for (let i = 0; i < warmup; i++) await step(pool[i % pool.length]);

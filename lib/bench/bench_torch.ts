@@ -24,11 +24,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BackendName, setupBackend } from "./backend.ts";
-import { MNIST_FILES, MNIST_PIXELS, resolveMnistDir } from "./data/mnist.ts";
-import { readIdxImages } from "./data/idx.ts";
-import { createOptimizer } from "./train.ts";
-import { countTrainableParams, foldBatchNorm, inputShapeOf, zoo } from "./models/mod.ts";
+import { type BackendName, setupBackend } from "../backend.ts";
+import { MNIST_FILES, MNIST_PIXELS, resolveMnistDir } from "../data/mnist.ts";
+import { readIdxImages } from "../data/idx.ts";
+import { createOptimizer } from "../train.ts";
+import { countTrainableParams, foldBatchNorm, inputShapeOf, zoo } from "../models/mod.ts";
 
 // Not imported from bench.ts: bench.ts imports this module from its top-level await, and a
 // cycle back into it would never resolve.
@@ -49,6 +49,7 @@ export const TORCH_APT_PACKAGES: readonly string[] = ["python3-torch", "libopenb
 /** Path of the PyTorch reference script. */
 export const TORCH_REFERENCE_SCRIPT: string = join(
   dirname(fileURLToPath(import.meta.url)),
+  "..",
   "..",
   "tests",
   "reference",
