@@ -9,7 +9,7 @@ export * from "./random.ts";
 export * from "./data/mod.ts";
 export * from "./models/mod.ts";
 export * from "./train.ts";
-export * from "./native_adam.ts";
+export * from "./kernels/native_adam.ts";
 export * from "./checkpoint.ts";
 export * from "./progress.ts";
 export * from "./pca.ts";

@@ -23,7 +23,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { nativeAdam } from "./native_adam.ts";
+import { nativeAdam } from "./kernels/native_adam.ts";
 import pl from "nodejs-polars";
 import { shuffledIndices } from "./random.ts";
 import { createProgress, formatFieldValue, type ProgressMode } from "./progress.ts";
@@ -172,7 +172,7 @@ export function createOptimizer(name: OptimizerName, learningRate: number): tf.O
   switch (name) {
     case "adam":
       // The same update up to float32 rounding (tested). On the native backend TensorFlow's
-      // one-op-per-variable Adam took mlp-bn-10's step from 65 to 46 ms (lib/native_adam.ts).
+      // one-op-per-variable Adam took mlp-bn-10's step from 65 to 46 ms (lib/kernels/native_adam.ts).
       return tf.getBackend() === "tensorflow"
         ? nativeAdam(learningRate)
         : tf.train.adam(learningRate);

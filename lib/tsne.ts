@@ -25,7 +25,7 @@
 
 import TSNE from "tsne-js";
 import { mulberry32 } from "./random.ts";
-import { exactNeighbours } from "./tsne/knn.ts";
+import { exactNeighbours } from "./knn.ts";
 import { conditionalAffinities, symmetrise } from "./tsne/affinities.ts";
 import { optimise, type OptimiseTimings } from "./tsne/barnes_hut.ts";
 

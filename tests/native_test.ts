@@ -566,7 +566,7 @@ Deno.test({
   fn: async () => {
     await setupBackend("tfjs-node", { quiet: true });
     const { createOptimizer } = await import("../lib/train.ts");
-    const { NativeAdamOptimizer } = await import("../lib/native_adam.ts");
+    const { NativeAdamOptimizer } = await import("../lib/kernels/native_adam.ts");
     const made = createOptimizer("adam", 0.01);
     assert.ok(made instanceof NativeAdamOptimizer);
     made.dispose();
@@ -584,7 +584,7 @@ Deno.test({
     const got = await on("tensorflow", () => run(createOptimizer("adam", 0.01)));
     const want = await on("tensorflow", () => run(tf.train.adam(0.01)));
     assert.equal(got.length, want.length);
-    // Not bit for bit: TensorFlow's kernel rounds differently (see lib/native_adam.ts).
+    // Not bit for bit: TensorFlow's kernel rounds differently (see lib/kernels/native_adam.ts).
     want.forEach((w, i) => assertClose(got[i], w, `weight ${i} after 8 steps`, 1e-4));
   },
 });
@@ -594,7 +594,7 @@ Deno.test({
   ignore: !built,
   fn: async () => {
     await setupBackend("tfjs-node", { quiet: true });
-    const { nativeAdam } = await import("../lib/native_adam.ts");
+    const { nativeAdam } = await import("../lib/kernels/native_adam.ts");
     const before = tf.memory().numTensors;
     const a = adamTestModel(20);
     const b = adamTestModel(20);
@@ -657,7 +657,7 @@ Deno.test({
   ignore: !built,
   fn: async () => {
     await setupBackend("tfjs-node", { quiet: true });
-    const { nativeAdam } = await import("../lib/native_adam.ts");
+    const { nativeAdam } = await import("../lib/kernels/native_adam.ts");
     const { model, vars } = adamTestModel(40);
     const optimizer = nativeAdam(0.01);
     adamSteps(model, vars, optimizer, 1);
@@ -719,7 +719,7 @@ Deno.test({
 
 Deno.test("nativeAdam refuses a backend other than tfjs-node, and bad hyperparameters", async () => {
   await setupBackend("cpu", { quiet: true });
-  const { nativeAdam } = await import("../lib/native_adam.ts");
+  const { nativeAdam } = await import("../lib/kernels/native_adam.ts");
   assert.throws(() => nativeAdam(0.01), /needs the "tensorflow" backend/);
   if (!built) return;
   await setupBackend("tfjs-node", { quiet: true });

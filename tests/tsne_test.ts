@@ -5,7 +5,7 @@ import { tsne } from "../lib/tsne.ts";
 import { lastTsneTimings } from "../lib/tsne.ts";
 import { readMnistRaw } from "../lib/data/mnist.ts";
 import { mulberry32 } from "../lib/random.ts";
-import { exactNeighbours } from "../lib/tsne/knn.ts";
+import { exactNeighbours } from "../lib/knn.ts";
 import { conditionalAffinities, symmetrise } from "../lib/tsne/affinities.ts";
 import { buildQuadTree, createQuadTree, repulsiveForces } from "../lib/tsne/quadtree.ts";
 import { klDivergence } from "../lib/tsne/barnes_hut.ts";

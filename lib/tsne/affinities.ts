@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Neighbours } from "./knn.ts";
+import type { Neighbours } from "../knn.ts";
 
 /** A symmetric sparse matrix in compressed-row form. */
 export interface SparseAffinities {

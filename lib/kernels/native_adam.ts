@@ -35,7 +35,7 @@ import {
   shapeAttr,
   stringAttr,
   typeAttr,
-} from "./kernels/native_ops.ts";
+} from "./native_ops.ts";
 
 /** A tensor with its name, as tfjs optimizers exchange state. */
 type NamedTensor = { name: string; tensor: tf.Tensor };
