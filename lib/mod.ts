@@ -17,6 +17,7 @@ export * from "./metrics.ts";
 export * from "./code_analysis.ts";
 export * from "./knn.ts";
 export * from "./tsne.ts";
+export type { OptimiseTimings } from "./tsne/barnes_hut.ts";
 export * from "./display.ts";
 export * from "./plot.ts";
 export * from "./images.ts";

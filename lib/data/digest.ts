@@ -112,7 +112,10 @@ export class FileDigestCache {
   /** Serialises this instance's writes of the cache file (other processes use rename). */
   #writing: Promise<void> = Promise.resolve();
 
-  /** @param options Cache file location, file reader and clock; see {@link FileDigestCacheOptions}. */
+  /**
+   * Creates a cache; nothing is read until the first digest is asked for.
+   * @param options Cache file location, file reader and clock; see {@link FileDigestCacheOptions}.
+   */
   constructor(options: FileDigestCacheOptions = {}) {
     const file = options.cacheFile === undefined
       ? envCacheFile() ?? DEFAULT_DIGEST_CACHE_FILE

@@ -37,9 +37,6 @@ import {
   typeAttr,
 } from "./native_ops.ts";
 
-/** A tensor with its name, as tfjs optimizers exchange state. */
-type NamedTensor = { name: string; tensor: tf.Tensor };
-
 /** Resource variables of one trained variable. */
 interface Slot {
   /** The trained variable's name (what its gradient is keyed by). */
@@ -110,6 +107,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
   private readonly epsilon: number;
 
   /**
+   * Creates the optimizer (native backend only).
    * @param learningRate Step size (positive, finite).
    * @param beta1 First-moment decay in [0, 1).
    * @param beta2 Second-moment decay in [0, 1).
@@ -146,7 +144,9 @@ export class NativeAdamOptimizer extends tf.Optimizer {
   }
 
   /** One Adam step for every variable with a gradient. */
-  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+  override applyGradients(
+    variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
+  ): void {
     const named = Array.isArray(variableGradients)
       ? variableGradients.filter((g) => g.tensor != null)
       : Object.entries(variableGradients).filter(([, t]) => t != null).map(([name, tensor]) => ({
@@ -201,6 +201,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     this.incrementIterations();
   }
 
+  /** Makes (or takes over restored) first and second moments for each variable. */
   private createSlots(variables: tf.Variable[]): Slot[] {
     const restored = this.restored;
     if (restored !== null && restored.length !== variables.length) {
@@ -239,6 +240,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     return slots;
   }
 
+  /** Throws when the variables differ from those the moments were made for. */
   private checkSlots(variables: tf.Variable[]): void {
     const slots = this.slots!;
     const describe = (names: string[], shapes: number[][]) =>
@@ -256,6 +258,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     }
   }
 
+  /** Frees the moments. */
   private disposeSlots(): void {
     for (const slot of this.slots ?? []) {
       destroyResource(slot.value);
@@ -265,6 +268,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
     this.slots = null;
   }
 
+  /** Frees restored moments that were never taken over. */
   private disposeRestored(): void {
     for (const saved of this.restored ?? []) tf.dispose([saved.m, saved.v]);
     this.restored = null;
@@ -283,7 +287,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
    * The state in tfjs Adam's layout: `iter`, then each variable's first moment (`<name>/m`),
    * then each variable's second moment (`<name>/v`); fresh tensors the caller disposes.
    */
-  override async getWeights(): Promise<NamedTensor[]> {
+  override async getWeights(): Promise<{ name: string; tensor: tf.Tensor }[]> {
     const iterations = await this.saveIterations();
     if (this.slots === null) {
       const pending = this.restored ?? [];
@@ -307,7 +311,7 @@ export class NativeAdamOptimizer extends tf.Optimizer {
    * position at the next `applyGradients` (a restored model's variables have new names), which
    * must name as many variables, of the saved shapes.
    */
-  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+  override async setWeights(weightValues: { name: string; tensor: tf.Tensor }[]): Promise<void> {
     const rest = await this.extractIterations(weightValues);
     if (rest.length % 2 !== 0) {
       throw new Error(

@@ -26,8 +26,11 @@ interface DenseFields {
   activation: { getClassName(): string };
 }
 
-/** tfjs-layers' (unexported) Dense class. */
-const DenseLayer = Object.getPrototypeOf(tf.layers.dense({ units: 1 }))
+/**
+ * tfjs-layers' Dense class, which tfjs does not export; exported here so that the docs can name
+ * {@link FusedDense}'s base class.
+ */
+export const DenseLayer = Object.getPrototypeOf(tf.layers.dense({ units: 1 }))
   .constructor as (new (args: FusedDenseArgs) => tf.layers.Layer) & typeof tf.layers.Layer;
 
 const NATIVE_ACTIVATIONS: Record<string, NativeDenseActivation> = {

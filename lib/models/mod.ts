@@ -30,6 +30,7 @@ export { SeededDropout, seededDropout, type SeededDropoutArgs } from "./seeded_d
 export { TorchBatchNorm, type TorchBatchNormArgs } from "./torch_batch_norm.ts";
 export {
   applyDense,
+  DenseLayer,
   type DenseParts,
   denseParts,
   FusedDense,
@@ -45,7 +46,7 @@ export {
   modelSummary,
   showModelSummary,
 } from "./summary.ts";
-export { TorchConv2D, type TorchConv2DArgs } from "./torch_conv2d.ts";
+export { Conv2DLayer, TorchConv2D, type TorchConv2DArgs } from "./torch_conv2d.ts";
 export {
   activation,
   torchBatchNorm,

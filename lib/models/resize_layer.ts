@@ -93,7 +93,10 @@ export class Resize2D extends tf.layers.Layer {
   /** Interpolation mode. */
   readonly interpolation: ResizeInterpolation;
 
-  /** @param args Output size and interpolation. */
+  /**
+   * Creates the layer.
+   * @param args Output size and interpolation.
+   */
   constructor(args: Resize2DArgs) {
     super({ name: args.name });
     const interpolation = args.interpolation ?? "bilinear";

@@ -52,7 +52,10 @@ export class SeededDropout extends tf.layers.Layer {
   /** How many masks this layer has drawn (training calls since it was built). */
   #masksDrawn = 0;
 
-  /** @param args Rate, seed and name. */
+  /**
+   * Creates the layer.
+   * @param args Rate, seed and name.
+   */
   constructor(args: SeededDropoutArgs) {
     super({ name: args.name });
     if (!(typeof args.rate === "number" && args.rate >= 0 && args.rate < 1)) {

@@ -49,7 +49,10 @@ export class TorchBatchNorm extends tf.layers.Layer {
   private movingMean: LayerWeight | null = null;
   private movingVariance: LayerWeight | null = null;
 
-  /** @param args Momentum, epsilon and name. */
+  /**
+   * Creates the layer.
+   * @param args Momentum, epsilon and name.
+   */
   constructor(args: TorchBatchNormArgs = {}) {
     super({ name: args.name });
     const { momentum = 0.9, epsilon = 1e-5 } = args;

@@ -37,8 +37,11 @@ interface ConvFields {
   padding: string;
 }
 
-/** tfjs-layers' (unexported) Conv2D class. */
-const Conv2DLayer = Object.getPrototypeOf(tf.layers.conv2d({ filters: 1, kernelSize: 1 }))
+/**
+ * tfjs-layers' Conv2D class, which tfjs does not export; exported here so that the docs can name
+ * {@link TorchConv2D}'s base class.
+ */
+export const Conv2DLayer = Object.getPrototypeOf(tf.layers.conv2d({ filters: 1, kernelSize: 1 }))
   .constructor as (new (args: TorchConv2DArgs) => tf.layers.Layer) & typeof tf.layers.Layer;
 
 const NATIVE_ACTIVATIONS: Record<string, NativeConvActivation> = {
@@ -64,6 +67,7 @@ export class TorchConv2D extends Conv2DLayer {
   readonly torchPadding: number;
 
   /**
+   * Creates the layer.
    * @param args `tf.layers.conv2d`'s arguments (its `padding` is ignored) and `torchPadding`.
    * @throws RangeError for a negative or fractional padding, a non-square kernel or stride.
    */
