@@ -15,7 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { A_BLOCK, B_BLOCK, createDotKernel } from "./tsne/simd_dot.ts";
+import { A_BLOCK, B_BLOCK, createDotKernel } from "./kernels/simd_dot.ts";
 
 /** Inputs accepted wherever a matrix of points is expected (row-major `n x dim`). */
 export type PointsInput = Float32Array | Float64Array | number[] | tf.Tensor;
@@ -435,7 +435,7 @@ function checkBlockSize(blockSize: number, what: string): void {
 // Blocked brute force, not a vantage-point tree: for t-SNE's k = 3 * perplexity (90) neighbours
 // in 50..784 dimensions a VP-tree prunes little, while the squared distances
 // |a|^2 + |b|^2 - 2 a.b over tiles of rows are dot products that a WebAssembly SIMD kernel
-// (tsne/simd_dot.ts) computes at ~16 G multiply-adds/s on one core here: 10,000 MNIST images of
+// (kernels/simd_dot.ts) computes at ~16 G multiply-adds/s on one core here: 10,000 MNIST images of
 // 784 pixels take ~3 s, memory stays linear in N. Only the upper triangle of the distance table
 // is computed; each distance updates both rows.
 

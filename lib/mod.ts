@@ -27,7 +27,6 @@ export * from "./experiments/runs.ts";
 export * from "./experiments/params.ts";
 export * from "./experiments/common.ts";
 export * from "./experiments/registry.ts";
-export * from "./experiments/show.ts";
 export * from "./report/claims.ts";
 export * from "./claims/upsampling_vs_transpose.ts";
 export * from "./claims/mlp_blocks.ts";

@@ -8,7 +8,7 @@ import {
   listArtifacts,
   readFigure,
 } from "../lib/experiments/runs.ts";
-import { main } from "../lib/experiments/cli.ts";
+import { main } from "../lib/report/experiment_cli.ts";
 import type { Experiment } from "../lib/experiments/types.ts";
 import { firstOfEachDigit } from "../lib/experiments/common.ts";
 

@@ -131,7 +131,7 @@ Deno.test({
         args: [
           "run",
           "-A",
-          path.join(ROOT, "lib/experiments/cli.ts"),
+          path.join(ROOT, "lib/report/experiment_cli.ts"),
           "kaggle-csv",
           "--profile",
           "smoke",

@@ -45,7 +45,14 @@ async function exp(
   extra: string[] = [],
 ): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", path.join(ROOT, "lib/experiments/cli.ts"), "zero-one", "--json", ...extra],
+    args: [
+      "run",
+      "-A",
+      path.join(ROOT, "lib/report/experiment_cli.ts"),
+      "zero-one",
+      "--json",
+      ...extra,
+    ],
     env: {
       AE_PROFILE: "smoke",
       AE_NOTEBOOKS_DIR: notebooksDir,

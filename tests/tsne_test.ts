@@ -9,7 +9,7 @@ import { exactNeighbours } from "../lib/knn.ts";
 import { conditionalAffinities, symmetrise } from "../lib/tsne/affinities.ts";
 import { buildQuadTree, createQuadTree, repulsiveForces } from "../lib/tsne/quadtree.ts";
 import { klDivergence } from "../lib/tsne/barnes_hut.ts";
-import { createDotKernel, dotKernelBytes } from "../lib/tsne/simd_dot.ts";
+import { createDotKernel, dotKernelBytes } from "../lib/kernels/simd_dot.ts";
 import { helperChunks, startTeam, stopTeam, teamRepulsion } from "../lib/tsne/parallel.ts";
 
 // ---------- small reference helpers (O(N^2)) ----------

@@ -3,8 +3,7 @@
  * and agrees with the pure-JS cpu backend. Reports missing kernels by name (tfjs throws
  * "Kernel 'X' not registered for backend 'wasm'").
  *
- * Run: `deno run -A lib/kernels/probe.ts [backend]` (default wasm; sets the backend up with
- * lib/backend.ts, so wasm gets the training kernels of this folder).
+ * From the terminal: `deno run -A lib/bench/probe_kernels.ts [backend]`.
  *
  * @module
  */
@@ -249,19 +248,4 @@ export async function probeTrainingOps(
     if (before) await tf.setBackend(before);
   }
   return results;
-}
-
-if (import.meta.main) {
-  const { setupBackend, parseBackendName } = await import("../backend.ts");
-  const wanted = parseBackendName(Deno.args[0] ?? "wasm");
-  const choice = await setupBackend(wanted);
-  const results = await probeTrainingOps(choice.tfBackend);
-  for (const r of results) {
-    const status = r.missingKernel
-      ? `MISSING kernel ${r.missingKernel}`
-      : r.error
-      ? `ERROR ${r.error}`
-      : `ok (max rel. error vs cpu ${r.relError?.toExponential(1)})`;
-    console.log(`${r.name.padEnd(28)} ${status}`);
-  }
 }

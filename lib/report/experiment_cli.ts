@@ -12,12 +12,16 @@
  */
 import { parseArgs } from "node:util";
 import * as path from "node:path";
-import { checkExperimentId, EXPERIMENT_IDS, EXPERIMENT_NOTEBOOKS } from "./registry.ts";
-import { applyOverrides, resolveProfile } from "./config.ts";
-import type { ConfigValue } from "./types.ts";
-import type { RunRecord } from "./runs.ts";
+import {
+  checkExperimentId,
+  EXPERIMENT_IDS,
+  EXPERIMENT_NOTEBOOKS,
+} from "../experiments/registry.ts";
+import { applyOverrides, resolveProfile } from "../experiments/config.ts";
+import type { ConfigValue } from "../experiments/types.ts";
+import type { RunRecord } from "../experiments/runs.ts";
 import { REPO_ROOT } from "../paths.ts";
-import { parametersCellIndex, readNotebookParameters } from "../report/notebook_params.ts";
+import { parametersCellIndex, readNotebookParameters } from "./notebook_params.ts";
 
 const USAGE =
   `usage: deno task exp <experiment> [--profile smoke|quick|full] [--set key=value ...] [--force] [--json]
@@ -117,7 +121,7 @@ export async function main(args: string[]): Promise<number> {
     const recordFile = await Deno.makeTempFile({ prefix: "ae-run-", suffix: ".json" });
     try {
       // Imported here so that --list, --show-config and bad arguments do not load Jupyter.
-      const { REPORTS_DIR, runReport } = await import("../report/run.ts");
+      const { REPORTS_DIR, runReport } = await import("./run.ts");
       const { results } = await runReport({
         notebooks: [notebook],
         profile,

@@ -1,6 +1,6 @@
 /**
  * A tiny hand-assembled WebAssembly SIMD kernel for blocks of dot products, the hot loop of the
- * exact nearest-neighbour search in {@link ./knn.ts}.
+ * exact nearest-neighbour search in {@link ../knn.ts}.
  *
  * Why hand-assembled: plain JavaScript reaches about 1 G multiply-adds per second here, so the
  * 10,000 x 10,000 x 784 distance table of an MNIST t-SNE takes ~40 s; 128-bit SIMD does four
