@@ -10,9 +10,9 @@
  * `--workers N` (N >= 2, wasm or cpu backend) times the data-parallel step of `lib/parallel/`
  * instead: each batch split over the main thread and N - 1 Workers (Worker start-up untimed).
  *
- * `--vs-torch` instead compares each model with its PyTorch twin, taking turns in one run
- * (`[--rounds 3] [--threads 2]`; `--batches` then counts batches per side per round, default 4);
- * see `bench_torch.ts`.
+ * `--vs keras,torch` instead compares each model with its Keras 3 and PyTorch twins, taking turns
+ * in one run (`[--rounds 3] [--threads 2] [--install-torch]`; `--batches` then counts batches per
+ * side per round, default 4; `--vs-torch` is `--vs torch`); see `bench_vs.ts`.
  *
  * @module
  */
@@ -23,6 +23,7 @@ import { countTrainableParams, inputShapeOf, zoo } from "../models/mod.ts";
 import { mulberry32 } from "../random.ts";
 import { createOptimizer } from "../train.ts";
 import type { DataParallel } from "../parallel/mod.ts";
+import { formatVsTable, parseTwinList, runVs, type TwinFramework } from "./bench_vs.ts";
 
 /** Images in one MNIST training epoch. */
 export const EPOCH_SAMPLES = 60_000;
@@ -236,7 +237,13 @@ export function formatBenchTable(report: BenchReport): string {
  */
 export function parseBenchArgs(
   args: string[],
-): BenchOptions & { json: boolean; vsTorch: boolean; rounds?: number; threads?: number } {
+): BenchOptions & {
+  json: boolean;
+  vs: TwinFramework[] | null;
+  installTorch: boolean;
+  rounds?: number;
+  threads?: number;
+} {
   const { values } = parseArgs({
     args,
     options: {
@@ -247,7 +254,9 @@ export function parseBenchArgs(
       warmup: { type: "string" },
       workers: { type: "string" },
       json: { type: "boolean", default: false },
+      vs: { type: "string" },
       "vs-torch": { type: "boolean", default: false },
+      "install-torch": { type: "boolean", default: false },
       rounds: { type: "string" },
       threads: { type: "string" },
     },
@@ -270,7 +279,8 @@ export function parseBenchArgs(
     warmup: int(values.warmup, "warmup"),
     workers: int(values.workers, "workers"),
     json: values.json ?? false,
-    vsTorch: values["vs-torch"] ?? false,
+    vs: values.vs !== undefined ? parseTwinList(values.vs) : values["vs-torch"] ? ["torch"] : null,
+    installTorch: values["install-torch"] ?? false,
     rounds: int(values.rounds, "rounds"),
     threads: int(values.threads, "threads"),
   };
@@ -278,17 +288,16 @@ export function parseBenchArgs(
 
 if (import.meta.main) {
   try {
-    const { json, vsTorch, rounds, threads, ...options } = parseBenchArgs(Deno.args);
-    if (vsTorch) {
+    const { json, vs, installTorch, rounds, threads, ...options } = parseBenchArgs(Deno.args);
+    if (vs !== null) {
       if (options.workers !== undefined && options.workers !== 1) {
-        throw new RangeError("bench: --workers applies to the plain benchmark, not --vs-torch");
+        throw new RangeError("bench: --workers applies to the plain benchmark, not --vs");
       }
-      const { runVsTorch, formatVsTorchTable } = await import("./bench_torch.ts");
-      const report = await runVsTorch({ ...options, rounds, threads });
-      console.log(json ? JSON.stringify(report) : formatVsTorchTable(report));
+      const report = await runVs({ ...options, twins: vs, installTorch, rounds, threads });
+      console.log(json ? JSON.stringify(report) : formatVsTable(report));
     } else {
-      if (rounds !== undefined || threads !== undefined) {
-        throw new RangeError("bench: --rounds and --threads apply to --vs-torch only");
+      if (rounds !== undefined || threads !== undefined || installTorch) {
+        throw new RangeError("bench: --rounds, --threads and --install-torch apply to --vs only");
       }
       const report = await runBench(options);
       console.log(json ? JSON.stringify(report) : formatBenchTable(report));

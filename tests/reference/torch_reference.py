@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch twins of the tfjs model zoo (lib/models/zoo.ts), for the speed comparison of
-`deno task bench --vs-torch` (lib/bench_torch.ts) and the parameter-count test
+`deno task bench --vs torch` (lib/bench/bench_vs.ts) and the parameter-count test
 (tests/bench_test.ts).
 
 Every model here has the identical architecture of its zoo namesake: the same layers, kernel
