@@ -102,7 +102,13 @@ async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await Deno.rename(tmp, file);
 }
 
-async function readStatuses(dir: string): Promise<NotebookStatus[]> {
+/**
+ * Reads the status files of a report directory's `status/` (one per notebook run).
+ *
+ * @param dir The `status` directory; a missing one gives an empty list.
+ * @returns The statuses sorted by notebook name.
+ */
+export async function readStatuses(dir: string): Promise<NotebookStatus[]> {
   const out: NotebookStatus[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) {
