@@ -101,3 +101,16 @@ Deno.test("every import in lib stays in its layer or goes down, and nothing impo
   }
   assert.deepEqual(wrong, []);
 });
+
+Deno.test("the house stays in order: README <= 250 lines, benches only in lib/bench/, one k-NN module", async () => {
+  const readme = await Deno.readTextFile(path.join(LIB, "..", "README.md"));
+  const lines = readme.trimEnd().split("\n").length;
+  assert.ok(lines <= 250, `README.md has ${lines} lines; it is a user's guide of at most 250`);
+  const files = (await libFiles()).map((f) => path.relative(LIB, f));
+  const strayBenches = files.filter((f) =>
+    path.basename(f).includes("bench") && !f.startsWith(`bench${path.sep}`)
+  );
+  assert.deepEqual(strayBenches, [], "benchmark code belongs in lib/bench/");
+  const knn = files.filter((f) => path.basename(f).startsWith("knn"));
+  assert.deepEqual(knn, ["knn.ts"], "one k-NN module, used by t-SNE and the metrics");
+});
