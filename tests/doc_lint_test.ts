@@ -15,6 +15,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 
 const ROOT = join(new URL(".", import.meta.url).pathname, "..");
 
@@ -30,7 +31,7 @@ interface DocDiagnostic {
 
 function parseDiagnostics(output: string): DocDiagnostic[] {
   // deno colours its output even when piped; strip the escapes before parsing.
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
+  const plain = stripVTControlCharacters(output);
   const blocks = plain.split(/\n(?=error\[)/).filter((b) => b.startsWith("error["));
   return blocks.map((block) => {
     const lines = block.split("\n");
