@@ -1,13 +1,14 @@
 /**
  * Exact Euclidean neighbour search and blocked pairwise distances for the analysis metrics
- * (kNN accuracy, trustworthiness, silhouette).
+ * (kNN accuracy, trustworthiness, silhouette) and t-SNE.
  *
  * Points are row-major `Float32Array`s (`n x dim`). Squared distances are computed as
- * `|x|^2 + |y|^2 - 2 x.y` with every dot product accumulated in double precision by a 4x4
- * register-blocked JavaScript kernel (measured ~2 GMAC/s on one core here, about twice the
- * tfjs cpu and wasm `matMul` on the same machine), so the full `n x n` matrix is never held in
- * memory: callers receive one block at a time. Symmetric passes visit each unordered pair once,
- * which halves the work of leave-one-out searches.
+ * `|x|^2 + |y|^2 - 2 x.y` over columns centred first (see {@link DistanceSpace}), the dot
+ * products in float32 by the WebAssembly SIMD kernel of `kernels/simd_dot.ts` (~16 G
+ * multiply-adds/s on one core here, 8x the double-precision JavaScript kernel this module used
+ * before), so the full `n x n` matrix is never held in memory: callers receive one block at a
+ * time. Symmetric passes visit each unordered pair once, which halves the work of leave-one-out
+ * searches.
  *
  * Ties are broken deterministically everywhere: a neighbour `(distance, index)` comes before
  * another when its distance is smaller, or equal with a smaller index.
@@ -76,137 +77,52 @@ export function inferDim(points: PointsInput, rows: number, what = "points"): nu
   return length / rows;
 }
 
-/**
- * Squared Euclidean norm of every row, in double precision.
- *
- * @param points Row-major `n x dim` values.
- * @param n Number of rows.
- * @param dim Number of columns.
- * @returns `Float64Array` of length `n`.
- */
-export function rowSquaredNorms(points: Float32Array, n: number, dim: number): Float64Array {
-  const norms = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const offset = i * dim;
-    let sum = 0;
-    for (let c = 0; c < dim; c++) {
-      const v = points[offset + c];
-      sum += v * v;
-    }
-    norms[i] = sum;
-  }
-  return norms;
+// ---- distance spaces: centred float32 rows, dot products in WebAssembly SIMD ------------------
+//
+// Why float32 SIMD and not the double-precision JavaScript kernel this module had before: the
+// latent-sweep judge alone compares 10,000 reconstructions with 20,000 training images in 784
+// dimensions eleven times (1.7 T multiply-adds), which took ~15 minutes at ~2 G multiply-adds/s;
+// the SIMD kernel of kernels/simd_dot.ts does ~8x that on one core. float32 is enough once the
+// columns are centred: |a|^2 + |b|^2 - 2 a.b then has no large offset to cancel.
+
+/** Default rows of the first set per distance block (see {@link DistanceBlocks}). */
+export const DISTANCE_BLOCK_ROWS = 64;
+/** Default columns (rows of the second set) per distance block. */
+export const DISTANCE_BLOCK_COLUMNS = 512;
+
+/** Block shape of the distance visitors; both positive integers. */
+export interface DistanceBlocks {
+  /** Rows of the first set per block (default {@link DISTANCE_BLOCK_ROWS}). */
+  rows?: number;
+  /** Rows of the second set per block (default {@link DISTANCE_BLOCK_COLUMNS}). */
+  columns?: number;
 }
 
 /**
- * Squared distance between row `i` of `a` and row `j` of `b`, computed with exactly the same
- * floating-point operations (and order) as the blocked kernels, so results compare equal.
- *
- * @param a First matrix (row-major, `dim` columns).
- * @param i Row of `a`.
- * @param normA Squared norm of that row (from {@link rowSquaredNorms}).
- * @param b Second matrix (row-major, `dim` columns).
- * @param j Row of `b`.
- * @param normB Squared norm of that row.
- * @param dim Number of columns.
- * @returns The squared distance, clamped at 0.
+ * One or two point sets prepared for squared Euclidean distances: every column shifted by the
+ * same centre, the rows rounded to float32 and padded for the SIMD kernel, each row's squared
+ * norm in double precision. A distance is `|a|^2 + |b|^2 - 2 a.b`, clamped at 0, with the dot
+ * product accumulated in float32 in the kernel's order.
  */
-export function squaredDistanceLikeBlocks(
-  a: Float32Array,
-  i: number,
-  normA: number,
-  b: Float32Array,
-  j: number,
-  normB: number,
-  dim: number,
-): number {
-  const oa = i * dim;
-  const ob = j * dim;
-  let dot = 0;
-  for (let c = 0; c < dim; c++) dot += a[oa + c] * b[ob + c];
-  const d = normA + normB - 2 * dot;
-  return d > 0 ? d : 0;
-}
-
-/**
- * Fills `out[(r - aStart) * stride + (q - bStart)]` with squared distances between rows
- * `aStart..aEnd` of `a` and rows `bStart..bEnd` of `b`. Dot products are accumulated in a 4x4
- * register block (the remainder rows/columns take a scalar path with the same operation order).
- */
-function distanceBlock(
-  a: Float32Array,
-  normsA: Float64Array,
-  aStart: number,
-  aEnd: number,
-  b: Float32Array,
-  normsB: Float64Array,
-  bStart: number,
-  bEnd: number,
-  dim: number,
-  out: Float64Array,
-  stride: number,
-): void {
-  const rows = aEnd - aStart;
-  const cols = bEnd - bStart;
-  const rows4 = rows - (rows % 4);
-  const cols4 = cols - (cols % 4);
-  for (let r = 0; r < rows4; r += 4) {
-    const a0 = (aStart + r) * dim, a1 = a0 + dim, a2 = a1 + dim, a3 = a2 + dim;
-    for (let q = 0; q < cols4; q += 4) {
-      const b0 = (bStart + q) * dim, b1 = b0 + dim, b2 = b1 + dim, b3 = b2 + dim;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0;
-      let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-      let s20 = 0, s21 = 0, s22 = 0, s23 = 0;
-      let s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-      for (let c = 0; c < dim; c++) {
-        const x0 = a[a0 + c], x1 = a[a1 + c], x2 = a[a2 + c], x3 = a[a3 + c];
-        const y0 = b[b0 + c], y1 = b[b1 + c], y2 = b[b2 + c], y3 = b[b3 + c];
-        s00 += x0 * y0, s01 += x0 * y1, s02 += x0 * y2, s03 += x0 * y3;
-        s10 += x1 * y0, s11 += x1 * y1, s12 += x1 * y2, s13 += x1 * y3;
-        s20 += x2 * y0, s21 += x2 * y1, s22 += x2 * y2, s23 += x2 * y3;
-        s30 += x3 * y0, s31 += x3 * y1, s32 += x3 * y2, s33 += x3 * y3;
-      }
-      const n0 = normsB[bStart + q], n1 = normsB[bStart + q + 1];
-      const n2 = normsB[bStart + q + 2], n3 = normsB[bStart + q + 3];
-      let o = r * stride + q;
-      let m = normsA[aStart + r];
-      out[o] = clamp(m + n0 - 2 * s00), out[o + 1] = clamp(m + n1 - 2 * s01);
-      out[o + 2] = clamp(m + n2 - 2 * s02), out[o + 3] = clamp(m + n3 - 2 * s03);
-      o += stride, m = normsA[aStart + r + 1];
-      out[o] = clamp(m + n0 - 2 * s10), out[o + 1] = clamp(m + n1 - 2 * s11);
-      out[o + 2] = clamp(m + n2 - 2 * s12), out[o + 3] = clamp(m + n3 - 2 * s13);
-      o += stride, m = normsA[aStart + r + 2];
-      out[o] = clamp(m + n0 - 2 * s20), out[o + 1] = clamp(m + n1 - 2 * s21);
-      out[o + 2] = clamp(m + n2 - 2 * s22), out[o + 3] = clamp(m + n3 - 2 * s23);
-      o += stride, m = normsA[aStart + r + 3];
-      out[o] = clamp(m + n0 - 2 * s30), out[o + 1] = clamp(m + n1 - 2 * s31);
-      out[o + 2] = clamp(m + n2 - 2 * s32), out[o + 3] = clamp(m + n3 - 2 * s33);
-    }
-  }
-  // Remainders: rows >= rows4 against all columns, and rows < rows4 against columns >= cols4.
-  for (let r = 0; r < rows; r++) {
-    const qStart = r < rows4 ? cols4 : 0;
-    for (let q = qStart; q < cols; q++) {
-      out[r * stride + q] = squaredDistanceLikeBlocks(
-        a,
-        aStart + r,
-        normsA[aStart + r],
-        b,
-        bStart + q,
-        normsB[bStart + q],
-        dim,
-      );
-    }
-  }
-}
-
-function clamp(d: number): number {
-  return d > 0 ? d : 0;
+export interface DistanceSpace {
+  /** Rows of the first set (the queries of a cross space). */
+  count: number;
+  /** Rows of the second set (the references; `count` again in a pair space). */
+  otherCount: number;
+  /** Columns of every row. */
+  dim: number;
+  /**
+   * Squared distance between row `i` of the first set and row `j` of the second, with exactly
+   * the floating-point operations of the blocks, so a value computed here equals the block's.
+   */
+  distance(i: number, j: number): number;
+  /** Calls `visit` with every block of distances (see {@link forEachPairDistanceBlock}). */
+  forEachBlock(visit: DistanceBlockVisitor, blocks?: DistanceBlocks, pairsOnce?: boolean): void;
 }
 
 /**
  * Visitor of one block of squared distances. `block[(i - rowStart) * (colEnd - colStart) + (j -
- * colStart)]` is the squared distance between points `i` and `j`.
+ * colStart)]` is the squared distance between point `i` and point `j`.
  */
 export type DistanceBlockVisitor = (
   rowStart: number,
@@ -216,52 +132,266 @@ export type DistanceBlockVisitor = (
   block: Float64Array,
 ) => void;
 
+// The kernel reads whole groups of A_BLOCK rows of A and B_BLOCK rows of B: a block may read up
+// to this many zero rows past the end of a set.
+const ROW_SLACK = Math.max(A_BLOCK, B_BLOCK);
+
+/**
+ * The centre of the columns: per column, the mean rounded to a power of two no larger than the
+ * column's standard deviation. Rounding keeps integer data integer after the shift (so their
+ * dot products stay exact and tied distances stay tied); the residual offset is at most half a
+ * standard deviation, which is all the conditioning float32 needs.
+ */
+function columnCentre(sets: Float32Array[], counts: number[], dim: number): Float64Array {
+  const sum = new Float64Array(dim);
+  const sumSq = new Float64Array(dim);
+  let total = 0;
+  for (let s = 0; s < sets.length; s++) {
+    const x = sets[s];
+    for (let i = 0; i < counts[s]; i++) {
+      for (let c = 0, o = i * dim; c < dim; c++) {
+        const v = x[o + c];
+        sum[c] += v;
+        sumSq[c] += v * v;
+      }
+    }
+    total += counts[s];
+  }
+  const centre = new Float64Array(dim);
+  for (let c = 0; c < dim; c++) {
+    const mean = sum[c] / total;
+    const variance = Math.max(0, sumSq[c] / total - mean * mean);
+    const std = Math.sqrt(variance);
+    if (!(std > 0) || !Number.isFinite(mean)) {
+      centre[c] = sets[0][c]; // a constant column: its own value (or a non-finite one as it is)
+      continue;
+    }
+    const step = 2 ** Math.floor(Math.log2(std));
+    centre[c] = Math.round(mean / step) * step;
+  }
+  return centre;
+}
+
+/** Copies `n x dim` rows into `rows` at row `first`, shifted by `centre`; returns their norms. */
+function copyCentred(
+  x: Float32Array,
+  n: number,
+  dim: number,
+  centre: Float64Array,
+  rows: Float32Array,
+  first: number,
+  dimPad: number,
+): Float64Array {
+  const norms = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let c = 0, o = i * dim, r = (first + i) * dimPad; c < dim; c++) {
+      const v = Math.fround(x[o + c] - centre[c]);
+      rows[r + c] = v;
+      s += v * v;
+    }
+    norms[i] = s;
+  }
+  return norms;
+}
+
+/**
+ * The kernel's dot product written out in JavaScript: four float32 lanes over the 4-float
+ * groups, each product and sum rounded to float32, then lanes 0 + 1 + 2 + 3 in that order.
+ * (float32 operations done in float64 then rounded are exact: 53 >= 2 * 24 + 2 bits.)
+ */
+function kernelOrderDot(rows: Float32Array, oa: number, ob: number, dimPad: number): number {
+  const f = Math.fround;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (let c = 0; c < dimPad; c += 4) {
+    s0 = f(s0 + f(rows[oa + c] * rows[ob + c]));
+    s1 = f(s1 + f(rows[oa + c + 1] * rows[ob + c + 1]));
+    s2 = f(s2 + f(rows[oa + c + 2] * rows[ob + c + 2]));
+    s3 = f(s3 + f(rows[oa + c + 3] * rows[ob + c + 3]));
+  }
+  return f(f(f(s0 + s1) + s2) + s3);
+}
+
+function prepareSpace(
+  first: Float32Array,
+  nFirst: number,
+  second: Float32Array | null,
+  nSecond: number,
+  dim: number,
+  useSimd: boolean,
+  what: string,
+): DistanceSpace {
+  checkMatrix(first, nFirst, dim, what);
+  if (second) checkMatrix(second, nSecond, dim, what);
+  const dimPad = Math.ceil(dim / 4) * 4;
+  const secondRow = second ? nFirst + ROW_SLACK : 0; // row where the second set starts
+  const totalRows = (second ? secondRow + nSecond : nFirst) + ROW_SLACK;
+  const dataBytes = totalRows * dimPad * 4;
+  // One tile of dot products follows the rows; it is sized on first use.
+  const kernel = useSimd ? createDotKernel(dataBytes) : null;
+  let rows: Float32Array = kernel
+    ? new Float32Array(kernel.memory.buffer, 0, totalRows * dimPad)
+    : new Float32Array(totalRows * dimPad);
+  const centre = columnCentre(second ? [first, second] : [first], [nFirst, nSecond], dim);
+  const normsFirst = copyCentred(first, nFirst, dim, centre, rows, 0, dimPad);
+  const normsSecond = second
+    ? copyCentred(second, nSecond, dim, centre, rows, secondRow, dimPad)
+    : normsFirst;
+  const otherCount = second ? nSecond : nFirst;
+
+  let tile: Float32Array = new Float32Array(0);
+  /** Dot products of first rows a0..a0+aRows with second rows b0..b0+bRows into `tile`. */
+  const dots = (a0: number, aRows: number, b0: number, bRows: number): void => {
+    const aPad = Math.ceil(aRows / A_BLOCK) * A_BLOCK;
+    const bPad = Math.ceil(bRows / B_BLOCK) * B_BLOCK;
+    if (tile.length < aPad * bPad) {
+      if (kernel) {
+        const need = dataBytes + aPad * bPad * 4 - kernel.memory.buffer.byteLength;
+        if (need > 0) kernel.memory.grow(Math.ceil(need / 65536));
+        // Growing detaches the old buffer: both views are made again.
+        rows = new Float32Array(kernel.memory.buffer, 0, totalRows * dimPad);
+        tile = new Float32Array(kernel.memory.buffer, dataBytes, aPad * bPad);
+      } else {
+        tile = new Float32Array(aPad * bPad);
+      }
+    }
+    const bFirst = secondRow + b0;
+    if (kernel) {
+      kernel.dots(a0 * dimPad * 4, aPad, bFirst * dimPad * 4, bPad, dimPad / 4, dataBytes);
+    } else {
+      for (let i = 0; i < aPad; i++) {
+        for (let j = 0; j < bPad; j++) {
+          tile[i * bPad + j] = kernelOrderDot(
+            rows,
+            (a0 + i) * dimPad,
+            (bFirst + j) * dimPad,
+            dimPad,
+          );
+        }
+      }
+    }
+  };
+
+  const distance = (i: number, j: number): number => {
+    const dot = kernelOrderDot(rows, i * dimPad, (secondRow + j) * dimPad, dimPad);
+    const d = normsFirst[i] + normsSecond[j] - 2 * dot;
+    return d > 0 ? d : 0;
+  };
+
+  const forEachBlock = (
+    visit: DistanceBlockVisitor,
+    blocks: DistanceBlocks = {},
+    pairsOnce = false,
+  ): void => {
+    const blockRows = blocks.rows ?? DISTANCE_BLOCK_ROWS;
+    const blockColumns = blocks.columns ?? DISTANCE_BLOCK_COLUMNS;
+    for (const [name, value] of [["rows", blockRows], ["columns", blockColumns]] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(`${what}: blocks.${name} must be a positive integer, got ${value}`);
+      }
+    }
+    const out = new Float64Array(blockRows * blockColumns);
+    for (let rowStart = 0; rowStart < nFirst; rowStart += blockRows) {
+      const rowEnd = Math.min(nFirst, rowStart + blockRows);
+      const aRows = rowEnd - rowStart;
+      for (
+        let colStart = pairsOnce ? rowStart : 0;
+        colStart < otherCount;
+        colStart += blockColumns
+      ) {
+        const colEnd = Math.min(otherCount, colStart + blockColumns);
+        const width = colEnd - colStart;
+        dots(rowStart, aRows, colStart, width);
+        const bPad = Math.ceil(width / B_BLOCK) * B_BLOCK;
+        const block = out.subarray(0, aRows * width);
+        for (let r = 0; r < aRows; r++) {
+          const ni = normsFirst[rowStart + r];
+          for (let q = 0; q < width; q++) {
+            const d = ni + normsSecond[colStart + q] - 2 * tile[r * bPad + q];
+            block[r * width + q] = d > 0 ? d : 0;
+          }
+        }
+        visit(rowStart, rowEnd, colStart, colEnd, block);
+      }
+    }
+  };
+  return { count: nFirst, otherCount, dim, distance, forEachBlock };
+}
+
+/**
+ * Prepares one point set for the distances between its rows ({@link DistanceSpace}).
+ *
+ * @param points Row-major `n x dim` values.
+ * @param n Number of points.
+ * @param dim Dimension of each point.
+ * @param useSimd Use the WebAssembly SIMD kernel where the runtime has it (default); `false`
+ *   computes the same numbers in plain JavaScript (slower; for tests).
+ * @returns The prepared space; `distance(i, j)` is between rows `i` and `j` of `points`.
+ */
+export function pairDistanceSpace(
+  points: Float32Array,
+  n: number,
+  dim: number,
+  useSimd = true,
+): DistanceSpace {
+  return prepareSpace(points, n, null, n, dim, useSimd, "pairDistanceSpace");
+}
+
+/**
+ * Prepares query and reference points for the distances between them ({@link DistanceSpace}).
+ * Both sets share one centre, so every distance is the one between the original points.
+ *
+ * @param queries Row-major `nQueries x dim` values (the rows of every block).
+ * @param nQueries Number of query points.
+ * @param references Row-major `nReferences x dim` values (the columns).
+ * @param nReferences Number of reference points.
+ * @param dim Dimension of each point.
+ * @param useSimd As for {@link pairDistanceSpace}.
+ * @returns The prepared space; `distance(i, j)` is between query `i` and reference `j`.
+ */
+export function crossDistanceSpace(
+  queries: Float32Array,
+  nQueries: number,
+  references: Float32Array,
+  nReferences: number,
+  dim: number,
+  useSimd = true,
+): DistanceSpace {
+  return prepareSpace(
+    queries,
+    nQueries,
+    references,
+    nReferences,
+    dim,
+    useSimd,
+    "crossDistanceSpace",
+  );
+}
+
 /**
  * Visits the squared distances of every unordered pair of rows of one point set exactly once,
- * block by block: only blocks with `colStart >= rowStart` are visited. In a diagonal block
- * (`colStart === rowStart`) the visitor must use only entries with `j > i` (the block holds the
- * full square, including the zero diagonal); in the other blocks every entry is a distinct pair
- * with `i < j`. The block buffer is reused between calls.
+ * block by block: for each block of rows starting at `rowStart`, the column blocks start at
+ * `rowStart`. In a block with `colStart === rowStart` the visitor must use only entries with
+ * `j > i` (the block includes the pairs with `j <= i`, the zero-ish diagonal among them); in
+ * the other blocks every entry is a distinct pair with `i < j`. The block buffer is reused.
  *
  * @param points Row-major `n x dim` values.
  * @param n Number of points.
  * @param dim Dimension of each point.
  * @param visit Called once per block.
- * @param blockSize Rows and columns per block (default {@link DISTANCE_BLOCK_SIZE}).
+ * @param blocks Block shape (defaults {@link DISTANCE_BLOCK_ROWS} x {@link DISTANCE_BLOCK_COLUMNS}).
+ * @returns The prepared space, for distances of single pairs computed like the blocks'.
  */
 export function forEachPairDistanceBlock(
   points: Float32Array,
   n: number,
   dim: number,
   visit: DistanceBlockVisitor,
-  blockSize = DISTANCE_BLOCK_SIZE,
-): void {
-  checkMatrix(points, n, dim, "forEachPairDistanceBlock");
-  checkBlockSize(blockSize, "forEachPairDistanceBlock");
-  const norms = rowSquaredNorms(points, n, dim);
-  const buffer = new Float64Array(blockSize * blockSize);
-  for (let rowStart = 0; rowStart < n; rowStart += blockSize) {
-    const rowEnd = Math.min(n, rowStart + blockSize);
-    for (let colStart = rowStart; colStart < n; colStart += blockSize) {
-      const colEnd = Math.min(n, colStart + blockSize);
-      const width = colEnd - colStart;
-      const block = buffer.subarray(0, (rowEnd - rowStart) * width);
-      distanceBlock(
-        points,
-        norms,
-        rowStart,
-        rowEnd,
-        points,
-        norms,
-        colStart,
-        colEnd,
-        dim,
-        block,
-        width,
-      );
-      visit(rowStart, rowEnd, colStart, colEnd, block);
-    }
-  }
+  blocks: DistanceBlocks = {},
+): DistanceSpace {
+  const space = pairDistanceSpace(points, n, dim);
+  space.forEachBlock(visit, blocks, true);
+  return space;
 }
 
 /**
@@ -274,7 +404,7 @@ export function forEachPairDistanceBlock(
  * @param nReferences Number of reference points.
  * @param dim Dimension of each point (the same for both sets).
  * @param visit Called once per block.
- * @param blockSize Rows and columns per block (default {@link DISTANCE_BLOCK_SIZE}).
+ * @param blocks Block shape (defaults {@link DISTANCE_BLOCK_ROWS} x {@link DISTANCE_BLOCK_COLUMNS}).
  */
 export function forEachCrossDistanceBlock(
   queries: Float32Array,
@@ -283,36 +413,9 @@ export function forEachCrossDistanceBlock(
   nReferences: number,
   dim: number,
   visit: DistanceBlockVisitor,
-  blockSize = DISTANCE_BLOCK_SIZE,
+  blocks: DistanceBlocks = {},
 ): void {
-  checkMatrix(queries, nQueries, dim, "forEachCrossDistanceBlock (queries)");
-  checkMatrix(references, nReferences, dim, "forEachCrossDistanceBlock (references)");
-  checkBlockSize(blockSize, "forEachCrossDistanceBlock");
-  const normsQ = rowSquaredNorms(queries, nQueries, dim);
-  const normsR = rowSquaredNorms(references, nReferences, dim);
-  const buffer = new Float64Array(blockSize * blockSize);
-  for (let rowStart = 0; rowStart < nQueries; rowStart += blockSize) {
-    const rowEnd = Math.min(nQueries, rowStart + blockSize);
-    for (let colStart = 0; colStart < nReferences; colStart += blockSize) {
-      const colEnd = Math.min(nReferences, colStart + blockSize);
-      const width = colEnd - colStart;
-      const block = buffer.subarray(0, (rowEnd - rowStart) * width);
-      distanceBlock(
-        queries,
-        normsQ,
-        rowStart,
-        rowEnd,
-        references,
-        normsR,
-        colStart,
-        colEnd,
-        dim,
-        block,
-        width,
-      );
-      visit(rowStart, rowEnd, colStart, colEnd, block);
-    }
-  }
+  crossDistanceSpace(queries, nQueries, references, nReferences, dim).forEachBlock(visit, blocks);
 }
 
 /** Result of {@link knnSearch}: for each query, its `k` nearest references, nearest first. */
@@ -424,12 +527,6 @@ function checkMatrix(points: Float32Array, n: number, dim: number, what: string)
   }
 }
 
-function checkBlockSize(blockSize: number, what: string): void {
-  if (!Number.isInteger(blockSize) || blockSize < 1) {
-    throw new RangeError(`${what}: blockSize must be a positive integer, got ${blockSize}`);
-  }
-}
-
 // ---- exact neighbours of every row, for t-SNE's sparse affinities ----------------------------
 //
 // Blocked brute force, not a vantage-point tree: for t-SNE's k = 3 * perplexity (90) neighbours
@@ -450,10 +547,6 @@ export interface Neighbours {
   /** Squared Euclidean distances matching {@link Neighbours.indices}. */
   distancesSq: Float64Array;
 }
-
-const TILE_A = 64; // rows of A per tile (multiple of A_BLOCK)
-const TILE_B = 512; // rows of B per tile (multiple of B_BLOCK)
-const ROW_ALIGN = Math.max(A_BLOCK, B_BLOCK);
 
 /** Sifts the max-heap of one row after its root was replaced. */
 function siftDown(dist: Float64Array, idx: Int32Array, base: number, size: number): void {
@@ -499,8 +592,6 @@ export function exactNeighbours(
       `exactNeighbours: data has ${data.length} values, expected ${count}x${dim}`,
     );
   }
-  const dimPad = Math.ceil(dim / 4) * 4;
-  const rowsPad = Math.ceil(count / ROW_ALIGN) * ROW_ALIGN;
   // Heaps: a max-heap of the k best candidates per row; heapSize fills up first.
   const heapDist = new Float64Array(count * k);
   const heapIdx = new Int32Array(count * k);
@@ -528,72 +619,22 @@ export function exactNeighbours(
     }
   };
 
-  const tileOut = TILE_A * TILE_B;
-  const dataBytes = rowsPad * dimPad * 4;
-  const kernel = useSimd ? createDotKernel(dataBytes + tileOut * 4) : null;
-  let rows: Float32Array; // padded copy of the data
-  let dots: Float32Array; // one tile of dot products
-  let computeTile: (a0: number, aRows: number, b0: number, bRows: number) => void;
-  if (kernel) {
-    rows = new Float32Array(kernel.memory.buffer, 0, rowsPad * dimPad);
-    dots = new Float32Array(kernel.memory.buffer, dataBytes, tileOut);
-    const vecs = dimPad / 4;
-    computeTile = (a0, aRows, b0, bRows) =>
-      kernel.dots(a0 * dimPad * 4, aRows, b0 * dimPad * 4, bRows, vecs, dataBytes);
-  } else {
-    rows = new Float32Array(rowsPad * dimPad);
-    dots = new Float32Array(tileOut);
-    computeTile = (a0, aRows, b0, bRows) => {
-      for (let i = 0; i < aRows; i++) {
-        const oa = (a0 + i) * dimPad;
-        for (let j = 0; j < bRows; j++) {
-          const ob = (b0 + j) * dimPad;
-          let s = 0;
-          for (let d = 0; d < dimPad; d++) s += rows[oa + d] * rows[ob + d];
-          dots[i * bRows + j] = s;
-        }
-      }
-    };
-  }
-  // Centre the columns first: distances do not change, but |a|^2 + |b|^2 - 2 a.b in float32
-  // loses everything to cancellation when the data sit far from the origin.
-  const mean = new Float64Array(dim);
-  for (let i = 0; i < count; i++) {
-    for (let d = 0, o = i * dim; d < dim; d++) mean[d] += data[o + d];
-  }
-  for (let d = 0; d < dim; d++) mean[d] /= count;
-  const norms = new Float64Array(rowsPad);
-  for (let i = 0; i < count; i++) {
-    let s = 0;
-    for (let d = 0, o = i * dim, r = i * dimPad; d < dim; d++) {
-      const v = Math.fround(data[o + d] - mean[d]);
-      rows[r + d] = v;
-      s += v * v;
-    }
-    norms[i] = s;
-  }
-
-  for (let a0 = 0; a0 < count; a0 += TILE_A) {
-    const aRows = Math.min(TILE_A, rowsPad - a0);
-    const aEnd = Math.min(a0 + aRows, count);
-    for (let b0 = a0; b0 < count; b0 += TILE_B) {
-      const bRows = Math.min(TILE_B, rowsPad - b0);
-      const bEnd = Math.min(b0 + bRows, count);
-      computeTile(a0, aRows, b0, bRows);
-      for (let i = a0; i < aEnd; i++) {
-        const ni = norms[i];
-        const o = (i - a0) * bRows - b0;
-        for (let j = Math.max(b0, i + 1); j < bEnd; j++) {
-          const dist = ni + norms[j] - 2 * dots[o + j];
-          const distSq = dist > 0 ? dist : 0;
+  pairDistanceSpace(data, count, dim, useSimd).forEachBlock(
+    (r0, r1, c0, c1, block) => {
+      const width = c1 - c0;
+      for (let i = r0; i < r1; i++) {
+        const o = (i - r0) * width - c0;
+        for (let j = Math.max(c0, i + 1); j < c1; j++) {
+          const distSq = block[o + j];
           // Cheap reject first: most candidates are farther than both current k-th bests.
           if (heapSize[i] < k || distSq < heapDist[i * k]) offer(i, j, distSq);
           if (heapSize[j] < k || distSq < heapDist[j * k]) offer(j, i, distSq);
         }
       }
-    }
-  }
-
+    },
+    {},
+    true,
+  );
   // Heap -> sorted ascending (heap sort in place: pop the max to the end).
   for (let i = 0; i < count; i++) {
     const base = i * k;

@@ -14,9 +14,8 @@ import {
   forEachPairDistanceBlock,
   inferDim,
   knnSearch,
+  pairDistanceSpace,
   type PointsInput,
-  rowSquaredNorms,
-  squaredDistanceLikeBlocks,
   toFloat32,
 } from "./knn.ts";
 import { shuffledIndices } from "./random.ts";
@@ -303,22 +302,14 @@ export function trustworthiness(
   const lowNeighbours = knnSearch(lowPoints, n, lowDim, k).indices;
   // Distance in the original space from i to each of its embedding neighbours, computed with
   // the same operations as the blocks so that j never counts as closer than itself.
-  const norms = rowSquaredNorms(highPoints, n, highDim);
+  const space = pairDistanceSpace(highPoints, n, highDim);
   const thresholds = new Float64Array(n * k);
   const largest = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let max = 0;
     for (let m = 0; m < k; m++) {
       const j = lowNeighbours[i * k + m];
-      const d = squaredDistanceLikeBlocks(
-        highPoints,
-        i,
-        norms[i],
-        highPoints,
-        j,
-        norms[j],
-        highDim,
-      );
+      const d = space.distance(i, j);
       thresholds[i * k + m] = d;
       if (d > max) max = d;
     }
@@ -334,18 +325,22 @@ export function trustworthiness(
       if (d < t || (d === t && l < lowNeighbours[base + m])) closer[base + m]++;
     }
   };
-  forEachPairDistanceBlock(highPoints, n, highDim, (r0, r1, c0, c1, block) => {
-    const width = c1 - c0;
-    const diagonal = r0 === c0;
-    for (let i = r0; i < r1; i++) {
-      const rowOffset = (i - r0) * width;
-      for (let j = diagonal ? i + 1 : c0; j < c1; j++) {
-        const d = block[rowOffset + j - c0];
-        count(i, j, d);
-        count(j, i, d);
+  space.forEachBlock(
+    (r0, r1, c0, c1, block) => {
+      const width = c1 - c0;
+      const diagonal = r0 === c0;
+      for (let i = r0; i < r1; i++) {
+        const rowOffset = (i - r0) * width;
+        for (let j = diagonal ? i + 1 : c0; j < c1; j++) {
+          const d = block[rowOffset + j - c0];
+          count(i, j, d);
+          count(j, i, d);
+        }
       }
-    }
-  });
+    },
+    {},
+    true,
+  ); // each unordered pair once
   let penalty = 0;
   for (let e = 0; e < n * k; e++) {
     const rank = closer[e] + 1;

@@ -15,7 +15,12 @@ import {
   silhouetteScore,
   trustworthiness,
 } from "../lib/metrics.ts";
-import { forEachCrossDistanceBlock, knnSearch } from "../lib/knn.ts";
+import {
+  crossDistanceSpace,
+  forEachCrossDistanceBlock,
+  knnSearch,
+  pairDistanceSpace,
+} from "../lib/knn.ts";
 import { mulberry32 } from "../lib/random.ts";
 import { readMnistRaw } from "../lib/data/mnist.ts";
 
@@ -134,16 +139,60 @@ Deno.test("blocked distances match direct differences for odd sizes and block ed
   const dim = 13;
   const a = randomPoints(71, dim, 5, 4);
   const b = randomPoints(45, dim, 6, 4);
+  const space = crossDistanceSpace(a, 71, b, 45, dim);
   let visited = 0;
   forEachCrossDistanceBlock(a, 71, b, 45, dim, (r0, r1, c0, c1, block) => {
     for (let i = r0; i < r1; i++) {
       for (let j = c0; j < c1; j++) {
-        close(block[(i - r0) * (c1 - c0) + j - c0], directDistance(a, i, b, j, dim), 1e-9, "d");
+        const d = block[(i - r0) * (c1 - c0) + j - c0];
+        // float32 dot products: the error scales with the norms, not with the distance.
+        const scale = directDistance(a, i, new Float32Array(dim), 0, dim) +
+          directDistance(b, j, new Float32Array(dim), 0, dim);
+        close(d, directDistance(a, i, b, j, dim), 1e-6 * scale, "d");
+        assert.equal(space.distance(i, j), d, "distance(i, j) is the block's value");
         visited++;
       }
     }
-  }, 16);
+  }, { rows: 16, columns: 12 });
   assert.equal(visited, 71 * 45);
+  assert.throws(
+    () => forEachCrossDistanceBlock(a, 71, b, 45, dim, () => {}, { rows: 0 }),
+    /blocks.rows must be a positive integer, got 0/,
+  );
+});
+
+Deno.test("distance spaces: SIMD equals the JavaScript path bit for bit; far-off data stay accurate", () => {
+  const dim = 37; // not a multiple of 4: padded columns
+  const n = 83; // not a multiple of the kernel's row groups
+  const x = randomPoints(n, dim, 12, 2);
+  const collect = (useSimd: boolean) => {
+    const values: number[] = [];
+    pairDistanceSpace(x, n, dim, useSimd).forEachBlock(
+      (r0, r1, c0, c1, block) => {
+        for (let i = r0; i < r1; i++) {
+          for (let j = Math.max(c0, i + 1); j < c1; j++) {
+            values.push(
+              block[(i - r0) * (c1 - c0) + j - c0],
+            );
+          }
+        }
+      },
+      { rows: 10, columns: 24 },
+      true,
+    );
+    return values;
+  };
+  const simd = collect(true);
+  assert.equal(simd.length, (n * (n - 1)) / 2, "every unordered pair once");
+  assert.deepEqual(simd, collect(false));
+  // 1000 away from the origin with a spread of 1: without centring, |a|^2 + |b|^2 - 2 a.b in
+  // float32 would lose every digit (|a|^2 ~ 4e7, the distances ~ 6).
+  const far = x.map((v, e) => v + 1000 + (e % dim));
+  const space = pairDistanceSpace(far, n, dim);
+  for (const [i, j] of [[0, 1], [5, 80], [41, 42]]) {
+    const exact = directDistance(far, i, far, j, dim);
+    close(space.distance(i, j), exact, 1e-5 * exact, `far pair ${i}, ${j}`);
+  }
 });
 
 Deno.test("knnAccuracy: separated clusters are perfect, a hand-made vote is exact", () => {
