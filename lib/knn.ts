@@ -118,6 +118,12 @@ export interface DistanceSpace {
   distance(i: number, j: number): number;
   /** Calls `visit` with every block of distances (see {@link forEachPairDistanceBlock}). */
   forEachBlock(visit: DistanceBlockVisitor, blocks?: DistanceBlocks, pairsOnce?: boolean): void;
+  /**
+   * Calls `visit(i, j, d)` once for every unordered pair `i < j` of a pair space, with `d` their
+   * squared distance: the loop every symmetric pass (leave-one-out k-NN, trustworthiness,
+   * silhouette, t-SNE's neighbours) would otherwise write out over the blocks itself.
+   */
+  forEachPair(visit: (i: number, j: number, squaredDistance: number) => void): void;
 }
 
 /**
@@ -315,7 +321,20 @@ function prepareSpace(
       }
     }
   };
-  return { count: nFirst, otherCount, dim, distance, forEachBlock };
+  const forEachPair = (visit: (i: number, j: number, squaredDistance: number) => void): void => {
+    forEachBlock(
+      (r0, r1, c0, c1, block) => {
+        const width = c1 - c0;
+        for (let i = r0; i < r1; i++) {
+          const o = (i - r0) * width - c0;
+          for (let j = Math.max(c0, i + 1); j < c1; j++) visit(i, j, block[o + j]);
+        }
+      },
+      {},
+      true,
+    );
+  };
+  return { count: nFirst, otherCount, dim, distance, forEachBlock, forEachPair };
 }
 
 /**
@@ -380,7 +399,6 @@ export function crossDistanceSpace(
  * @param dim Dimension of each point.
  * @param visit Called once per block.
  * @param blocks Block shape (defaults {@link DISTANCE_BLOCK_ROWS} x {@link DISTANCE_BLOCK_COLUMNS}).
- * @returns The prepared space, for distances of single pairs computed like the blocks'.
  */
 export function forEachPairDistanceBlock(
   points: Float32Array,
@@ -388,10 +406,8 @@ export function forEachPairDistanceBlock(
   dim: number,
   visit: DistanceBlockVisitor,
   blocks: DistanceBlocks = {},
-): DistanceSpace {
-  const space = pairDistanceSpace(points, n, dim);
-  space.forEachBlock(visit, blocks, true);
-  return space;
+): void {
+  pairDistanceSpace(points, n, dim).forEachBlock(visit, blocks, true);
 }
 
 /**
@@ -482,17 +498,9 @@ export function knnSearch(
     indices[p] = candidate;
   };
   if (leaveOneOut) {
-    forEachPairDistanceBlock(references, nReferences, dim, (r0, r1, c0, c1, block) => {
-      const width = c1 - c0;
-      const diagonal = r0 === c0;
-      for (let i = r0; i < r1; i++) {
-        const rowOffset = (i - r0) * width;
-        for (let j = diagonal ? i + 1 : c0; j < c1; j++) {
-          const d = block[rowOffset + j - c0];
-          offer(i, j, d);
-          offer(j, i, d);
-        }
-      }
+    pairDistanceSpace(references, nReferences, dim).forEachPair((i, j, d) => {
+      offer(i, j, d);
+      offer(j, i, d);
     });
   } else {
     forEachCrossDistanceBlock(
@@ -619,22 +627,12 @@ export function exactNeighbours(
     }
   };
 
-  pairDistanceSpace(data, count, dim, useSimd).forEachBlock(
-    (r0, r1, c0, c1, block) => {
-      const width = c1 - c0;
-      for (let i = r0; i < r1; i++) {
-        const o = (i - r0) * width - c0;
-        for (let j = Math.max(c0, i + 1); j < c1; j++) {
-          const distSq = block[o + j];
-          // Cheap reject first: most candidates are farther than both current k-th bests.
-          if (heapSize[i] < k || distSq < heapDist[i * k]) offer(i, j, distSq);
-          if (heapSize[j] < k || distSq < heapDist[j * k]) offer(j, i, distSq);
-        }
-      }
-    },
-    {},
-    true,
-  );
+  pairDistanceSpace(data, count, dim, useSimd).forEachPair((i, j, distSq) => {
+    // Cheap reject first: most candidates are farther than both current k-th bests.
+    if (heapSize[i] < k || distSq < heapDist[i * k]) offer(i, j, distSq);
+    if (heapSize[j] < k || distSq < heapDist[j * k]) offer(j, i, distSq);
+  });
+
   // Heap -> sorted ascending (heap sort in place: pop the max to the end).
   for (let i = 0; i < count; i++) {
     const base = i * k;

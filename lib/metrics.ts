@@ -10,14 +10,7 @@
  *
  * @module
  */
-import {
-  forEachPairDistanceBlock,
-  inferDim,
-  knnSearch,
-  pairDistanceSpace,
-  type PointsInput,
-  toFloat32,
-} from "./knn.ts";
+import { inferDim, knnSearch, pairDistanceSpace, type PointsInput, toFloat32 } from "./knn.ts";
 import { shuffledIndices } from "./random.ts";
 
 export type { PointsInput } from "./knn.ts";
@@ -325,22 +318,10 @@ export function trustworthiness(
       if (d < t || (d === t && l < lowNeighbours[base + m])) closer[base + m]++;
     }
   };
-  space.forEachBlock(
-    (r0, r1, c0, c1, block) => {
-      const width = c1 - c0;
-      const diagonal = r0 === c0;
-      for (let i = r0; i < r1; i++) {
-        const rowOffset = (i - r0) * width;
-        for (let j = diagonal ? i + 1 : c0; j < c1; j++) {
-          const d = block[rowOffset + j - c0];
-          count(i, j, d);
-          count(j, i, d);
-        }
-      }
-    },
-    {},
-    true,
-  ); // each unordered pair once
+  space.forEachPair((i, j, d) => {
+    count(i, j, d);
+    count(j, i, d);
+  });
   let penalty = 0;
   for (let e = 0; e < n * k; e++) {
     const rank = closer[e] + 1;
@@ -383,18 +364,10 @@ export function silhouetteScore(x: PointsInput, labels: LabelsInput): number {
   const sizes = new Int32Array(clusters);
   for (let i = 0; i < n; i++) sizes[clusterOf[i]]++;
   const sums = new Float64Array(n * clusters);
-  forEachPairDistanceBlock(points, n, dim, (r0, r1, c0, c1, block) => {
-    const width = c1 - c0;
-    const diagonal = r0 === c0;
-    for (let i = r0; i < r1; i++) {
-      const rowOffset = (i - r0) * width;
-      const ci = clusterOf[i];
-      for (let j = diagonal ? i + 1 : c0; j < c1; j++) {
-        const d = Math.sqrt(block[rowOffset + j - c0]);
-        sums[i * clusters + clusterOf[j]] += d;
-        sums[j * clusters + ci] += d;
-      }
-    }
+  pairDistanceSpace(points, n, dim).forEachPair((i, j, squaredDistance) => {
+    const d = Math.sqrt(squaredDistance);
+    sums[i * clusters + clusterOf[j]] += d;
+    sums[j * clusters + clusterOf[i]] += d;
   });
   let total = 0;
   for (let i = 0; i < n; i++) {
