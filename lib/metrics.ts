@@ -5,8 +5,9 @@
  *
  * Inputs are row-major typed arrays (or tensors, read once with `dataSync`); the number of rows
  * is taken from the label array where there is one, so only matrices without labels need an
- * explicit count. Everything is computed in double precision on the CPU; the pairwise metrics
- * stream distance blocks from `knn.ts` and never hold an `n x n` matrix.
+ * explicit count. Sums are kept in double precision on the CPU; the pairwise metrics stream
+ * distance blocks from `knn.ts` (float32 dot products over centred columns, see its
+ * `DistanceSpace`) and never hold an `n x n` matrix.
  *
  * @module
  */
@@ -238,7 +239,7 @@ export function knnAccuracy(
 
 /**
  * Leave-one-out k-NN accuracy inside one set: each point is classified by its `k` nearest other
- * points. Each pairwise distance is computed once (about 6 s for 10,000 x 256 here).
+ * points. Each pairwise distance is computed once.
  *
  * @param x Row-major points; their count is `y.length`.
  * @param y Label of each point.
