@@ -10,6 +10,7 @@ export * from "./data/mod.ts";
 export * from "./models/mod.ts";
 export * from "./train.ts";
 export * from "./kernels/native_adam.ts";
+export * from "./kernels/compiled_step.ts";
 export * from "./checkpoint.ts";
 export * from "./progress.ts";
 export * from "./pca.ts";

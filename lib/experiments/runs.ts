@@ -79,12 +79,12 @@ async function listFiles(dir: string, ext: string[]): Promise<string[]> {
 let cachedCodeVersion: string | undefined;
 
 /**
- * A hash of the library's source (`lib/**` code files and the import map): a run made with other
+ * A hash of the library's source (`lib/**` code files, the addon's added C++ included, and the import map): a run made with other
  * code gets another run id, so stale results are never reused.
  */
 export async function codeVersion(): Promise<string> {
   if (cachedCodeVersion) return cachedCodeVersion;
-  const files = await listFiles(path.join(REPO_ROOT, "lib"), [".ts", ".py"]);
+  const files = await listFiles(path.join(REPO_ROOT, "lib"), [".ts", ".py", ".inc"]);
   files.push(path.join(REPO_ROOT, "deno.json"));
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];

@@ -582,6 +582,15 @@ function findNodeApiHeaders(): string {
 }
 
 /**
+ * C++ added to the binding (`aeAddFunction`, `aeRemoveFunction`): `lib/native/graph_function.inc`,
+ * read here so that its text is part of {@link BINDING_PATCHES} and of the build stamp.
+ */
+const GRAPH_FUNCTION_SOURCE = readFileSync(
+  join(dirname(new URL(import.meta.url).pathname), "graph_function.inc"),
+  "utf8",
+);
+
+/**
  * The changes made to tfjs-node's binding source before it is compiled, each an exact text
  * replacement in one file of `binding/`. A replacement whose `find` text is missing fails the
  * build with the file and the text named (a different tfjs-node release).
@@ -624,6 +633,41 @@ export const BINDING_PATCHES: readonly {
       // NOTE: String attribute values do not have to be utf8 encoded strings
       // (could be arbitrary byte sequences).
       std::string str_value;`,
+  },
+  {
+    file: "tfjs_backend.h",
+    why: "the eager context and the handle of a tensor id, for graph_function.inc",
+    find: `public:
+  bool is_gpu_device;`,
+    replace: `public:
+  TFE_Context *AeContext() { return tfe_context_; }
+  TFE_TensorHandle *AeHandle(int32_t id) {
+    auto entry = tfe_handle_map_.find(id);
+    return entry == tfe_handle_map_.end() ? nullptr : entry->second;
+  }
+  bool is_gpu_device;`,
+  },
+  {
+    file: "tfjs_binding.cc",
+    why: "aeAddFunction and aeRemoveFunction (graph_function.inc): a recorded training step " +
+      "registered as one TensorFlow function (lib/kernels/compiled_step.ts)",
+    find: `static napi_value InitTFNodeJSBinding(napi_env env, napi_value exports) {`,
+    replace: `${GRAPH_FUNCTION_SOURCE}
+static napi_value InitTFNodeJSBinding(napi_env env, napi_value exports) {`,
+  },
+  {
+    file: "tfjs_binding.cc",
+    why: "exports aeAddFunction, aeRemoveFunction and aeTensorInfo",
+    find: `      {"getNumOfTensors", nullptr, GetNumOfTensors, nullptr, nullptr,
+       nullptr, napi_default, nullptr},`,
+    replace: `      {"getNumOfTensors", nullptr, GetNumOfTensors, nullptr, nullptr,
+       nullptr, napi_default, nullptr},
+      {"aeAddFunction", nullptr, AeAddFunction, nullptr, nullptr, nullptr,
+       napi_default, nullptr},
+      {"aeRemoveFunction", nullptr, AeRemoveFunction, nullptr, nullptr, nullptr,
+       napi_default, nullptr},
+      {"aeTensorInfo", nullptr, AeTensorInfo, nullptr, nullptr, nullptr,
+       napi_default, nullptr},`,
   },
   {
     file: "tfjs_binding.cc",
