@@ -1,12 +1,13 @@
 /**
  * Training-speed benchmark of the model zoo: `deno task bench [--backend B] [--models a,b]
- * [--batches N] [--batch-size 64] [--warmup 2] [--workers 1] [--json]`.
+ * [--batches N] [--batch-size 64] [--warmup 2] [--workers 1] [--eager] [--json]`.
  *
  * Each model is built (seed 0), trained for a few warm-up batches that are not timed (kernel
  * set-up, wasm compilation), then for `--batches` timed batches of synthetic data in [0, 1] with
  * Adam and MSE in training mode. Reported per model: milliseconds per batch, samples per second,
- * and the seconds one 60,000-image epoch would take at that rate. The training step is written
- * here (`optimizer.minimize`) so the numbers measure the model and backend, not a trainer.
+ * and the seconds one 60,000-image epoch would take at that rate. The training step is
+ * the trainer's (`createTrainingStepper`): on tfjs-node one compiled TensorFlow function per step
+ * after three untimed eager ones, or op by op with `--eager`.
  * `--workers N` (N >= 2, wasm or cpu backend) times the data-parallel step of `lib/parallel/`
  * instead: each batch split over the main thread and N - 1 Workers (Worker start-up untimed).
  *
@@ -21,7 +22,8 @@ import { parseArgs } from "node:util";
 import { type BackendName, parseBackendName, setupBackend } from "../backend.ts";
 import { countTrainableParams, inputShapeOf, zoo } from "../models/mod.ts";
 import { mulberry32 } from "../random.ts";
-import { createOptimizer } from "../train.ts";
+import { createOptimizer, createTrainingStepper, lossFunction } from "../train.ts";
+import { COMPILED_WARMUP_STEPS } from "../kernels/compiled_step.ts";
 import type { DataParallel } from "../parallel/mod.ts";
 import { formatVsTable, parseTwinList, runVs, type TwinFramework } from "./bench_vs.ts";
 
@@ -42,6 +44,11 @@ export interface BenchOptions {
   warmup?: number;
   /** Threads per training step (default 1); >= 2 uses `lib/parallel/`'s data-parallel step. */
   workers?: number;
+  /**
+   * Run every step op by op (`--eager`), not as one compiled TensorFlow function where tfjs-node
+   * allows it (default false: the trainer's default).
+   */
+  eager?: boolean;
   /** Print the backend line and progress (default true). */
   verbose?: boolean;
 }
@@ -60,6 +67,11 @@ export interface ModelBenchResult {
   epoch_s: number;
   /** Loss of the last timed batch (a sanity check that training ran; should be finite). */
   last_loss: number;
+  /**
+   * How the timed steps ran: "compiled" (one TensorFlow function per step), "eager" (op by op),
+   * "data-parallel" (`--workers`).
+   */
+  step?: string;
   /** Set instead of the timings when the model could not be trained on this backend. */
   error?: string;
 }
@@ -95,9 +107,17 @@ function checkCount(value: number, what: string, min: number): void {
  */
 export async function benchmarkModel(
   name: string,
-  options: { batches: number; batchSize: number; warmup: number; workers?: number },
+  options: {
+    batches: number;
+    batchSize: number;
+    warmup: number;
+    workers?: number;
+    eager?: boolean;
+  },
 ): Promise<ModelBenchResult> {
-  const { batches, batchSize, warmup, workers = 1 } = options;
+  const { batches, batchSize, workers = 1, eager = false } = options;
+  // A compiled step's first calls are eager or slow (see COMPILED_WARMUP_STEPS): never timed.
+  const warmup = eager ? options.warmup : Math.max(options.warmup, COMPILED_WARMUP_STEPS);
   if (!Object.hasOwn(zoo, name)) {
     throw new RangeError(`bench: unknown model "${name}"; valid: ${Object.keys(zoo).join(", ")}`);
   }
@@ -113,19 +133,16 @@ export async function benchmarkModel(
   );
   const optimizer = createOptimizer("adam", 1e-3); // what the trainer uses on this backend
   let parallel: DataParallel | null = null;
+  // The trainer's step, compiled into one TensorFlow function on tfjs-node unless `eager`.
+  const stepper = createTrainingStepper(model.autoencoder, optimizer, lossFunction("mse"), {
+    compile: !eager,
+  });
   const step = async (x: tf.Tensor): Promise<number> => {
     if (parallel !== null) return await parallel.step(optimizer, x, x);
-    const loss = optimizer.minimize(
-      () =>
-        tf.losses.meanSquaredError(
-          x,
-          model.autoencoder.apply(x, { training: true }) as tf.Tensor,
-        ) as tf.Scalar,
-      true,
-    );
+    const loss = stepper.step([x, x]);
     // Reading the loss waits for the backend (matters on asynchronous GPU backends).
-    const value = (await loss!.data())[0];
-    loss!.dispose();
+    const value = (await loss.data())[0];
+    loss.dispose();
     return value;
   };
   try {
@@ -138,6 +155,7 @@ export async function benchmarkModel(
     const start = performance.now();
     for (let i = 0; i < batches; i++) lastLoss = await step(pool[i % pool.length]);
     const seconds = (performance.now() - start) / 1000;
+    const stepMode = parallel !== null ? "data-parallel" : stepper.mode;
     const samplesPerS = (batches * batchSize) / seconds;
     return {
       model: name,
@@ -146,6 +164,7 @@ export async function benchmarkModel(
       samples_per_s: samplesPerS,
       epoch_s: EPOCH_SAMPLES / samplesPerS,
       last_loss: lastLoss,
+      step: stepMode,
     };
   } catch (err) {
     const message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
@@ -160,6 +179,7 @@ export async function benchmarkModel(
     };
   } finally {
     parallel?.close();
+    stepper.dispose();
     tf.dispose(pool);
     optimizer.dispose();
     model.autoencoder.dispose();
@@ -174,6 +194,7 @@ export async function benchmarkModel(
  */
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
   const { batches = 10, batchSize = 64, warmup = 2, workers = 1, verbose = true } = options;
+  const eager = options.eager ?? false;
   checkCount(batches, "batches", 1);
   checkCount(workers, "workers", 1);
   checkCount(batchSize, "batch size", 1);
@@ -191,9 +212,17 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const results: ModelBenchResult[] = [];
   for (const name of models) {
     if (verbose) console.error(`bench: ${name} ...`);
-    results.push(await benchmarkModel(name, { batches, batchSize, warmup, workers }));
+    results.push(await benchmarkModel(name, { batches, batchSize, warmup, workers, eager }));
   }
-  return { backend: choice.name, batch_size: batchSize, batches, warmup, workers, models: results };
+  return {
+    backend: choice.name,
+    batch_size: batchSize,
+    batches,
+    // What benchmarkModel ran: at least COMPILED_WARMUP_STEPS unless eager.
+    warmup: eager ? warmup : Math.max(warmup, COMPILED_WARMUP_STEPS),
+    workers,
+    models: results,
+  };
 }
 
 /**
@@ -203,15 +232,16 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
  * @returns The table, lines joined with `\n`.
  */
 export function formatBenchTable(report: BenchReport): string {
-  const header = ["model", "params", "ms/batch", "samples/s", "s/epoch(60k)", "loss"];
+  const header = ["model", "params", "ms/batch", "samples/s", "s/epoch(60k)", "loss", "step"];
   const rows = report.models.map((r) =>
-    r.error !== undefined ? [r.model, String(r.params), `error: ${r.error}`, "", "", ""] : [
+    r.error !== undefined ? [r.model, String(r.params), `error: ${r.error}`, "", "", "", ""] : [
       r.model,
       String(r.params),
       r.ms_per_batch.toFixed(1),
       r.samples_per_s.toFixed(0),
       r.epoch_s.toFixed(1),
       r.last_loss.toFixed(4),
+      r.step ?? "",
     ]
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -253,6 +283,7 @@ export function parseBenchArgs(
       "batch-size": { type: "string" },
       warmup: { type: "string" },
       workers: { type: "string" },
+      eager: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       vs: { type: "string" },
       "vs-torch": { type: "boolean", default: false },
@@ -278,6 +309,7 @@ export function parseBenchArgs(
     batchSize: int(values["batch-size"], "batch-size"),
     warmup: int(values.warmup, "warmup"),
     workers: int(values.workers, "workers"),
+    eager: values.eager ?? false,
     json: values.json ?? false,
     vs: values.vs !== undefined ? parseTwinList(values.vs) : values["vs-torch"] ? ["torch"] : null,
     installTorch: values["install-torch"] ?? false,

@@ -34,7 +34,8 @@ import { fileURLToPath } from "node:url";
 import { type BackendName, setupBackend } from "../backend.ts";
 import { MNIST_FILES, MNIST_PIXELS, resolveMnistDir } from "../data/mnist.ts";
 import { readIdxImages } from "../data/idx.ts";
-import { createOptimizer } from "../train.ts";
+import { createOptimizer, createTrainingStepper, lossFunction } from "../train.ts";
+import { COMPILED_WARMUP_STEPS } from "../kernels/compiled_step.ts";
 import { countTrainableParams, foldBatchNorm, inputShapeOf, zoo } from "../models/mod.ts";
 import { REPO_ROOT } from "../paths.ts";
 
@@ -115,6 +116,8 @@ export interface VsOptions {
   inferenceImages?: number;
   /** Batch size of the inference timing (default 1,000). */
   inferenceBatchSize?: number;
+  /** Run tfjs's steps op by op instead of as one compiled function (default false). */
+  eager?: boolean;
   /** Install what a twin lacks: the Keras packages, Debian's torch (default true). */
   install?: boolean;
   /** Also install PyTorch 2 into `.venv` when it is not there (default false: ~7 GB). */
@@ -433,7 +436,13 @@ export function median(values: number[]): number {
 }
 
 /** The tfjs side of one model: a step function over a fixed pool of batches. */
-function tfjsTrainer(name: string, pixels: Uint8Array, batchSize: number, pool: number) {
+function tfjsTrainer(
+  name: string,
+  pixels: Uint8Array,
+  batchSize: number,
+  pool: number,
+  eager: boolean,
+) {
   const model = zoo[name].build(0);
   const shape = [batchSize, ...inputShapeOf(model.inputKind)];
   const size = batchSize * MNIST_PIXELS;
@@ -442,6 +451,10 @@ function tfjsTrainer(name: string, pixels: Uint8Array, batchSize: number, pool: 
     return tf.tensor(values, shape);
   });
   const optimizer = createOptimizer("adam", 1e-3); // what the trainer uses on this backend
+  // The trainer's step: one compiled TensorFlow function on tfjs-node unless `eager`.
+  const stepper = createTrainingStepper(model.autoencoder, optimizer, lossFunction("mse"), {
+    compile: !eager,
+  });
   let next = 0;
   let lastLoss = NaN;
   /** Runs `count` steps; returns the seconds of each. */
@@ -450,18 +463,11 @@ function tfjsTrainer(name: string, pixels: Uint8Array, batchSize: number, pool: 
     for (let i = 0; i < count; i++) {
       const x = batches[next++ % batches.length];
       const start = performance.now();
-      const loss = optimizer.minimize(
-        () =>
-          tf.losses.meanSquaredError(
-            x,
-            model.autoencoder.apply(x, { training: true }) as tf.Tensor,
-          ) as tf.Scalar,
-        true,
-      );
+      const loss = stepper.step([x, x]);
       // Reading the loss waits for the backend (asynchronous GPU backends).
-      lastLoss = (await loss!.data())[0];
+      lastLoss = (await loss.data())[0];
       times.push((performance.now() - start) / 1000);
-      loss!.dispose();
+      loss.dispose();
     }
     return times;
   };
@@ -501,6 +507,7 @@ function tfjsTrainer(name: string, pixels: Uint8Array, batchSize: number, pool: 
     }
   };
   const dispose = () => {
+    stepper.dispose();
     tf.dispose(batches);
     optimizer.dispose();
     model.autoencoder.dispose();
@@ -511,6 +518,7 @@ function tfjsTrainer(name: string, pixels: Uint8Array, batchSize: number, pool: 
     infer,
     dispose,
     lastLoss: () => lastLoss,
+    stepMode: () => stepper.mode,
   };
 }
 
@@ -544,6 +552,7 @@ export async function runVs(options: VsOptions = {}): Promise<VsReport> {
     install = true,
     installTorch = false,
     verbose = true,
+    eager = false,
   } = options;
   checkCount(batches, "batches", 1);
   checkCount(rounds, "rounds", 1);
@@ -597,7 +606,7 @@ export async function runVs(options: VsOptions = {}): Promise<VsReport> {
     };
     for (const name of models) {
       log(`vs ${frameworks.join(", ")}: ${name} ...`);
-      const side = tfjsTrainer(name, trainPixels, batchSize, pool);
+      const side = tfjsTrainer(name, trainPixels, batchSize, pool, eager);
       try {
         const twinParams: number[] = [];
         for (const { spec, process } of processes) {
@@ -623,7 +632,8 @@ export async function runVs(options: VsOptions = {}): Promise<VsReport> {
         const twinLoss: number[] = processes.map(() => NaN);
         let error: string | undefined;
         try {
-          await side.train(warmup);
+          // A compiled step's first calls are eager or slow (COMPILED_WARMUP_STEPS).
+          await side.train(eager ? warmup : Math.max(warmup, COMPILED_WARMUP_STEPS));
           for (const { process } of processes) {
             await process.request({ cmd: "train", batches: warmup });
           }
