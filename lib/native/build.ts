@@ -582,13 +582,14 @@ function findNodeApiHeaders(): string {
 }
 
 /**
- * C++ added to the binding (`aeAddFunction`, `aeRemoveFunction`): `lib/native/graph_function.inc`,
- * read here so that its text is part of {@link BINDING_PATCHES} and of the build stamp.
+ * C++ this project adds to the binding (`aeAddFunction`, `aeRemoveFunction`, `aeTensorInfo`):
+ * copied beside the patched sources and `#include`d by {@link BINDING_PATCHES}; its text is part
+ * of the build stamp, so an edit recompiles the addon.
  */
-const GRAPH_FUNCTION_SOURCE = readFileSync(
-  join(dirname(new URL(import.meta.url).pathname), "graph_function.inc"),
-  "utf8",
-);
+export const ADDED_BINDING_SOURCES: readonly string[] = ["graph_function.inc"];
+
+/** This directory (`lib/native/`), where {@link ADDED_BINDING_SOURCES} live. */
+const NATIVE_SOURCE_DIR = join(REPO_ROOT, "lib", "native");
 
 /**
  * The changes made to tfjs-node's binding source before it is compiled, each an exact text
@@ -664,7 +665,7 @@ export const BINDING_PATCHES: readonly {
     why: "aeAddFunction and aeRemoveFunction (graph_function.inc): a recorded training step " +
       "registered as one TensorFlow function (lib/kernels/compiled_step.ts)",
     find: `static napi_value InitTFNodeJSBinding(napi_env env, napi_value exports) {`,
-    replace: `${GRAPH_FUNCTION_SOURCE}
+    replace: `#include "graph_function.inc"
 static napi_value InitTFNodeJSBinding(napi_env env, napi_value exports) {`,
   },
   {
@@ -718,6 +719,11 @@ export async function patchedBindingSource(sourceDir: string, buildDir: string):
     const out = join(target, entry);
     if (!existsSync(out) || readFileSync(out, "utf8") !== text) await Deno.writeTextFile(out, text);
   }
+  for (const name of ADDED_BINDING_SOURCES) {
+    const text = readFileSync(join(NATIVE_SOURCE_DIR, name), "utf8");
+    const out = join(target, name);
+    if (!existsSync(out) || readFileSync(out, "utf8") !== text) await Deno.writeTextFile(out, text);
+  }
   for (const patch of BINDING_PATCHES) {
     if (!existsSync(join(sourceDir, patch.file))) {
       throw new Error(
@@ -760,7 +766,8 @@ async function ensureAddon(
     "-Wl,-rpath,$ORIGIN/../../deps/lib",
   ];
   const stampPath = `${out}.stamp`;
-  const stamp = JSON.stringify({ args, tensorflow: TENSORFLOW_VERSION, BINDING_PATCHES });
+  const added = ADDED_BINDING_SOURCES.map((name) => readFileSync(join(binding, name), "utf8"));
+  const stamp = JSON.stringify({ args, tensorflow: TENSORFLOW_VERSION, BINDING_PATCHES, added });
   if (
     !force && existsSync(out) && existsSync(stampPath) &&
     readFileSync(stampPath, "utf8") === stamp
