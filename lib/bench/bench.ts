@@ -23,7 +23,7 @@ import { type BackendName, parseBackendName, setupBackend } from "../backend.ts"
 import { countTrainableParams, inputShapeOf, zoo } from "../models/mod.ts";
 import { mulberry32 } from "../random.ts";
 import { createOptimizer, createTrainingStepper, lossFunction } from "../train.ts";
-import { COMPILED_WARMUP_STEPS } from "../kernels/compiled_step.ts";
+import { warmupSteps } from "../kernels/compiled_step.ts";
 import type { DataParallel } from "../parallel/mod.ts";
 import { formatVsTable, parseTwinList, runVs, type TwinFramework } from "./bench_vs.ts";
 
@@ -116,8 +116,8 @@ export async function benchmarkModel(
   },
 ): Promise<ModelBenchResult> {
   const { batches, batchSize, workers = 1, eager = false } = options;
-  // A compiled step's first calls are eager or slow (see COMPILED_WARMUP_STEPS): never timed.
-  const warmup = eager ? options.warmup : Math.max(options.warmup, COMPILED_WARMUP_STEPS);
+  // A compiled step's first calls are eager or slow: never timed.
+  const warmup = warmupSteps(options.warmup, !eager);
   if (!Object.hasOwn(zoo, name)) {
     throw new RangeError(`bench: unknown model "${name}"; valid: ${Object.keys(zoo).join(", ")}`);
   }
@@ -218,8 +218,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     backend: choice.name,
     batch_size: batchSize,
     batches,
-    // What benchmarkModel ran: at least COMPILED_WARMUP_STEPS unless eager.
-    warmup: eager ? warmup : Math.max(warmup, COMPILED_WARMUP_STEPS),
+    warmup: warmupSteps(warmup, !eager), // what benchmarkModel ran
     workers,
     models: results,
   };

@@ -35,7 +35,7 @@ import { type BackendName, setupBackend } from "../backend.ts";
 import { MNIST_FILES, MNIST_PIXELS, resolveMnistDir } from "../data/mnist.ts";
 import { readIdxImages } from "../data/idx.ts";
 import { createOptimizer, createTrainingStepper, lossFunction } from "../train.ts";
-import { COMPILED_WARMUP_STEPS } from "../kernels/compiled_step.ts";
+import { warmupSteps } from "../kernels/compiled_step.ts";
 import { countTrainableParams, foldBatchNorm, inputShapeOf, zoo } from "../models/mod.ts";
 import { REPO_ROOT } from "../paths.ts";
 
@@ -633,7 +633,7 @@ export async function runVs(options: VsOptions = {}): Promise<VsReport> {
         let error: string | undefined;
         try {
           // A compiled step's first calls are eager or slow (COMPILED_WARMUP_STEPS).
-          await side.train(eager ? warmup : Math.max(warmup, COMPILED_WARMUP_STEPS));
+          await side.train(warmupSteps(warmup, !eager));
           for (const { process } of processes) {
             await process.request({ cmd: "train", batches: warmup });
           }

@@ -90,8 +90,18 @@ interface Recording {
   lastEffect: string | null;
   /** Why this step cannot be replayed, or null. */
   problem: string | null;
-  /** Its graph and interface as one string, to compare two recordings. */
+  /** The nodes as a serialized GraphDef (what `aeAddFunction` takes). */
+  graph: Uint8Array;
+  /** Ops recorded (nodes other than arguments and constants). */
+  opCount: number;
+  /** Its interface (arguments, captures, outputs) as one string, to compare two recordings. */
   signature: string;
+}
+
+/** Whether two recordings are the same computation (graph bytes and interface). */
+function sameStep(a: Recording, b: Recording): boolean {
+  return a.signature === b.signature && a.graph.length === b.graph.length &&
+    a.graph.every((byte, i) => byte === b.graph[i]);
 }
 
 function attrValue(attr: NativeAttr, binding: Binding): AttrValue {
@@ -140,6 +150,7 @@ function recordStep(
   const resource = binding.TF_RESOURCE as number;
   let problem: string | null = null;
   let lastEffect: string | null = null;
+  let opCount = 0;
   /** Ops without effects recorded since the last op with one. */
   let sincePrevious: string[] = [];
 
@@ -211,6 +222,7 @@ function recordStep(
     const effect = ids.some((id) => dtypes.get(id) === resource) || outputs === 0;
     const result = binding.executeOp(name, attrs, ids, outputs);
     const node = `op${nodes.length}`;
+    opCount++;
     const nodeAttrs: Record<string, AttrValue> = {};
     try {
       for (const attr of attrs) nodeAttrs[attr.name] = attrValue(attr, binding);
@@ -273,7 +285,6 @@ function recordStep(
     c.kind === "variable" ? `v:${c.variable.name}` : `r:${c.id}`
   );
   const signature = JSON.stringify({
-    graph: Array.from(encodeGraphDef(nodes)).join(","),
     argumentNodes,
     inputAliases,
     captures: describe,
@@ -290,6 +301,8 @@ function recordStep(
       assigned: targets,
       lastEffect,
       problem,
+      graph: encodeGraphDef(nodes),
+      opCount,
       signature,
     },
     result,
@@ -303,6 +316,14 @@ function recordStep(
  */
 export const COMPILED_WARMUP_STEPS = 5;
 
+/**
+ * The untimed steps a benchmark runs before timing: `requested`, and at least
+ * {@link COMPILED_WARMUP_STEPS} when steps may be compiled.
+ */
+export function warmupSteps(requested: number, compile: boolean): number {
+  return compile ? Math.max(requested, COMPILED_WARMUP_STEPS) : requested;
+}
+
 let functionCount = 0;
 
 /** A recorded step registered as a TensorFlow function. */
@@ -315,7 +336,7 @@ function compile(backend: Backend, recording: Recording): CompiledStep {
   const name = `ae_train_step_${functionCount++}`;
   backend.binding.aeAddFunction!(
     name,
-    encodeGraphDef(recording.nodes),
+    recording.graph,
     recording.argumentNodes,
     recording.outputs,
     recording.lastEffect === null ? [] : [recording.lastEffect],
@@ -441,12 +462,12 @@ export function createTrainStepper(
     }
     mode = "recording";
     const { recording, result } = recordStep(backend, inputs, () => body(inputs));
-    opCount = recording.nodes.filter((n) => n.name.startsWith("op")).length;
+    opCount = recording.opCount;
     if (recording.problem !== null) {
       reason = recording.problem;
     } else if (state.first === null) {
       state.first = recording;
-    } else if (state.first.signature !== recording.signature) {
+    } else if (!sameStep(state.first, recording)) {
       reason = "two consecutive steps were not the same computation (data made in " +
         "JavaScript each step, e.g. a random mask)";
     } else {
