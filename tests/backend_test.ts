@@ -1,9 +1,8 @@
 /** setupBackend: explicit choices, "auto" with reasons, bad names, the tfjs-node path. */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { addonInstalled } from "./fixtures/native_addon.ts";
 import {
   AUTO_ORDER,
   type BackendName,
@@ -22,20 +21,6 @@ async function captureLog<T>(fn: () => Promise<T>): Promise<{ result: T; lines: 
   } finally {
     console.log = original;
   }
-}
-
-/** Independent of lib/backend.ts: is the package's native addon on disk? */
-function addonInstalled(pkg: string): boolean {
-  let url: string;
-  try {
-    url = import.meta.resolve(pkg);
-  } catch {
-    return false;
-  }
-  if (!url.startsWith("file:")) return false;
-  const lib = join(dirname(dirname(fileURLToPath(url))), "lib");
-  return existsSync(lib) &&
-    readdirSync(lib).some((d) => existsSync(join(lib, d, "tfjs_binding.node")));
 }
 
 /** Independent of lib/backend.ts: is there a WebGPU adapter that is not a software renderer? */

@@ -6,29 +6,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { setupBackend } from "../lib/backend.ts";
 import { createTrainStepper, supportsCompiledSteps } from "../lib/kernels/compiled_step.ts";
 import { buildZooModel } from "../lib/models/mod.ts";
 import { createOptimizer, trainAutoencoder } from "../lib/train.ts";
+import { addonInstalled } from "./fixtures/native_addon.ts";
 
-/** Independent of lib/: whether `deno task native` installed an addon. */
-function nativeBuilt(): boolean {
-  let url: string;
-  try {
-    url = import.meta.resolve("@tensorflow/tfjs-node");
-  } catch {
-    return false;
-  }
-  if (!url.startsWith("file:")) return false;
-  const lib = join(dirname(dirname(fileURLToPath(url))), "lib");
-  return existsSync(lib) &&
-    readdirSync(lib).some((d) => existsSync(join(lib, d, "tfjs_binding.node")));
-}
-
-const built = nativeBuilt();
+const built = addonInstalled("@tensorflow/tfjs-node");
 
 /** Deterministic values in [0, 1) from a small LCG (independent of lib/random.ts). */
 function uniform(n: number, seed: number): Float32Array {
@@ -67,7 +51,7 @@ interface StepRun {
 async function trainSteps(
   name: string,
   compile: boolean,
-  options: { steps?: number; batch?: number; writeAt?: number; optimizer?: "adam" | "sgd" } = {},
+  options: { steps?: number; batch?: number; writeAt?: number } = {},
 ): Promise<StepRun> {
   const { steps = 8, batch = 8, writeAt } = options;
   const ae = buildZooModel(name, 3);
@@ -75,7 +59,7 @@ async function trainSteps(
   const shape = model.inputs[0].shape.slice(1) as number[];
   const size = shape.reduce((a, b) => a * b);
   const pool = [0, 1, 2].map((k) => tf.tensor(uniform(batch * size, 11 + k), [batch, ...shape]));
-  const optimizer = createOptimizer(options.optimizer ?? "adam", 1e-3);
+  const optimizer = createOptimizer("adam", 1e-3);
   const stepper = createTrainStepper(([xb, yb]) =>
     optimizer.minimize(
       () => tf.losses.meanSquaredError(yb, model.apply(xb, { training: true }) as tf.Tensor),
@@ -113,6 +97,22 @@ async function trainSteps(
   return run;
 }
 
+/**
+ * {@link trainSteps} eagerly and compiled from the same start; asserts the compiled weights are
+ * within `tolerance` of the eager ones (relative to each tensor's scale).
+ */
+async function eagerAndCompiled(
+  name: string,
+  tolerance: number,
+  options: Parameters<typeof trainSteps>[2] = {},
+): Promise<{ eager: StepRun; compiled: StepRun }> {
+  const eager = await trainSteps(name, false, options);
+  const compiled = await trainSteps(name, true, options);
+  const diff = maxRelativeDiff(compiled.weights, eager.weights);
+  assert.ok(diff < tolerance, `${name}: weights differ by ${diff} of their scale`);
+  return { eager, compiled };
+}
+
 Deno.test({
   name:
     "compiled step: the write-up-000 CNN trains as its eager step does (needs deno task native)",
@@ -124,8 +124,9 @@ Deno.test({
       "the addon has aeAddFunction: rebuild with deno task native",
     );
     const before = tf.memory().numTensors;
-    const eager = await trainSteps("cnn-bilinear", false);
-    const compiled = await trainSteps("cnn-bilinear", true);
+    // The same kernels, but a convolution in the function may round differently in the last
+    // bits (measured: 1.8e-7 of the scale after 8 steps).
+    const { eager, compiled } = await eagerAndCompiled("cnn-bilinear", 2e-6);
     assert.equal(eager.reason, "compiled steps are turned off");
     assert.equal(compiled.reason, null);
     assert.equal(compiled.mode, "compiled");
@@ -136,10 +137,6 @@ Deno.test({
     compiled.losses.forEach((l, i) =>
       assert.ok(Math.abs(l - eager.losses[i]) <= 1e-6 * eager.losses[i], `loss of step ${i + 1}`)
     );
-    // The same kernels, but a convolution in the function may round differently in the last
-    // bits (measured: 1.8e-7 of the scale after 8 steps).
-    const diff = maxRelativeDiff(compiled.weights, eager.weights);
-    assert.ok(diff < 2e-6, `weights after 8 steps differ by ${diff} of their scale`);
     assert.equal(tf.memory().numTensors, before, "no tensor left behind");
   },
 });
@@ -150,13 +147,10 @@ Deno.test({
   ignore: !built,
   fn: async () => {
     await setupBackend("tfjs-node", { quiet: true });
-    const eager = await trainSteps("mlp-bn-10", false, { steps: 6 });
-    const compiled = await trainSteps("mlp-bn-10", true, { steps: 6 });
-    assert.equal(compiled.compiledSteps, 3);
     // getWeights includes each BatchNorm's moving mean and variance. Dense layers: the
     // function computes bit for bit what the eager ops did (measured: 0 difference).
-    const diff = maxRelativeDiff(compiled.weights, eager.weights);
-    assert.ok(diff < 1e-6, `weights and moving statistics differ by ${diff} of their scale`);
+    const { compiled } = await eagerAndCompiled("mlp-bn-10", 1e-6, { steps: 6 });
+    assert.equal(compiled.compiledSteps, 3);
   },
 });
 
@@ -179,14 +173,11 @@ Deno.test({
   ignore: !built,
   fn: async () => {
     await setupBackend("tfjs-node", { quiet: true });
-    const eager = await trainSteps("cnn-bilinear", false, { writeAt: 5 });
-    const compiled = await trainSteps("cnn-bilinear", true, { writeAt: 5 });
+    // Had the compiled step missed the write, the first layer would be twice the eager one's.
+    const { compiled } = await eagerAndCompiled("cnn-bilinear", 2e-6, { writeAt: 5 });
     // Step 6 runs eagerly after the write (the native Adam copies the new weights in), 4, 5, 7
     // and 8 compiled.
     assert.equal(compiled.compiledSteps, 4);
-    // Had the compiled step missed the write, the first layer would be twice the eager one's.
-    const diff = maxRelativeDiff(compiled.weights, eager.weights);
-    assert.ok(diff < 2e-6, `weights differ by ${diff} of their scale`);
   },
 });
 
