@@ -11,6 +11,7 @@ import { zoo } from "../lib/models/zoo.ts";
 import { trainAutoencoder } from "../lib/train.ts";
 import { loadModel, saveModel } from "../lib/checkpoint.ts";
 import { readMnistRaw } from "../lib/data/mod.ts";
+import { mulberry32 } from "../lib/random.ts";
 
 // wasm: the training test is ~6x faster than on the pure-JS cpu backend.
 await setupBackend("wasm", { quiet: true });
@@ -51,6 +52,21 @@ Deno.test("SeededDropout: new mask every training call, same sequence for the sa
     return [...new Set(out)].sort();
   });
   assert.deepEqual(kept.map((v) => Number(v.toFixed(5))), [0, Number((1 / 0.7).toFixed(5))]);
+});
+
+Deno.test("SeededDropout: the arithmetic of tf.dropout with the layer's k-th mask seed", () => {
+  // The layer draws its mask seeds from mulberry32(seed) and computes what tf.dropout computes
+  // with that seed (written out op for op so that the random numbers can be a step feed).
+  const layer = seededDropout({ rate: 0.3, seed: 21 });
+  const random = mulberry32(21);
+  const x = tf.randomUniform([16, 40], -1, 1, "float32", 5);
+  for (let k = 0; k < 3; k++) {
+    const got = tf.tidy(() => (layer.apply(x, { training: true }) as tf.Tensor).dataSync());
+    const seed = Math.floor(random() * 2 ** 31);
+    const want = tf.tidy(() => tf.dropout(x, 0.3, undefined, seed).dataSync());
+    assert.ok(equalArrays(got, want), `call ${k + 1}: not tf.dropout with seed ${seed}`);
+  }
+  x.dispose();
 });
 
 Deno.test("SeededDropout: identity in inference mode, which draws no mask", () => {

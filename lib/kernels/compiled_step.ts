@@ -22,8 +22,11 @@
  *
  * A step can only be replayed if it is the same computation every time. Two consecutive steps
  * are recorded and must give the same graph byte for byte; a step that makes data in
- * JavaScript (dropout's random masks are drawn there), reads a tensor back, or differs between
- * the two for any other reason stays eager, and {@link TrainStepper.reason} says why.
+ * JavaScript, reads a tensor back, or differs between the two for any other reason stays eager,
+ * and {@link TrainStepper.reason} says why. Data a step must make anew in JavaScript every time
+ * (dropout's seeded random numbers) goes through {@link stepFeed}: it becomes an argument of the
+ * function, and before each compiled run its producer is called again, in the eager order, so a
+ * seeded sequence continues exactly as it would eagerly.
  *
  * @module
  */
@@ -58,6 +61,8 @@ interface Binding {
 /** The part of tfjs-node's backend used here. */
 interface Backend {
   binding: Binding;
+  /** Per tensor: its values while they wait in JavaScript (null once uploaded), and its id. */
+  tensorMap: { get(dataId: tf.DataId): { values: unknown; id: number } | undefined };
   getInputTensorIds(tensors: tf.Tensor[]): number[];
   createOutputTensor(info: OutputInfo): tf.Tensor;
 }
@@ -73,7 +78,28 @@ export function supportsCompiledSteps(): boolean {
 /** A tensor the step reads that it did not make and was not given. */
 type Capture =
   | { kind: "variable"; variable: tf.Variable }
-  | { kind: "fixed"; id: number };
+  | { kind: "fixed"; id: number }
+  | { kind: "feed"; produce: () => tf.Tensor };
+
+/** While a step is recorded: what {@link stepFeed} hands its producer to. */
+let recordingFeed: ((produce: () => tf.Tensor) => tf.Tensor) | null = null;
+
+/**
+ * A tensor that a training step makes anew in JavaScript every time, such as the random numbers
+ * of a seeded dropout mask: returns `produce()`. Eagerly that is all. While a
+ * {@link TrainStepper} records the step, the tensor becomes an argument of the compiled function
+ * instead of a constant, and before every compiled run `produce` is called again (in the order
+ * the eager step called it), so the step stays compilable and a seeded sequence goes on exactly
+ * as it would eagerly.
+ *
+ * @param produce Makes the tensor from JavaScript values (e.g. `tf.randomUniform` with a seed
+ *   drawn from the caller's generator); called once per step, so it must advance its own state
+ *   and must not capture tensors of the step.
+ * @returns The tensor `produce` made.
+ */
+export function stepFeed(produce: () => tf.Tensor): tf.Tensor {
+  return recordingFeed === null ? produce() : recordingFeed(produce);
+}
 
 /** One recorded step. */
 interface Recording {
@@ -216,6 +242,23 @@ function recordStep(
     return produced.get(id)!;
   };
 
+  // A step feed's tensor is uploaded right away, as an argument rather than a constant.
+  let feeding: (() => tf.Tensor) | null = null;
+  const feed = (produce: () => tf.Tensor): tf.Tensor => {
+    const tensor = produce();
+    if (backend.tensorMap.get(tensor.dataId)?.values == null) {
+      problem ??= "a step feed's tensor was not made from JavaScript values";
+      return tensor;
+    }
+    feeding = produce;
+    try {
+      backend.getInputTensorIds([tensor]);
+    } finally {
+      feeding = null;
+    }
+    return tensor;
+  };
+
   const assigned = new Map<tf.Variable, number>();
   const executeOp: Binding["executeOp"] = (name, attrs, ids, outputs) => {
     const refs = ids.map(resolve);
@@ -248,7 +291,12 @@ function recordStep(
   };
   const createTensor: Binding["createTensor"] = (shape, dtype, values) => {
     const id = binding.createTensor(shape, dtype, values);
-    constant(id, dtype, shape, values);
+    if (feeding !== null) {
+      captures.push({ kind: "feed", produce: feeding });
+      placeholder(`capture${captures.length - 1}`, id);
+    } else {
+      constant(id, dtype, shape, values);
+    }
     return id;
   };
   const tensorDataSync: Binding["tensorDataSync"] = (id) => {
@@ -269,12 +317,14 @@ function recordStep(
     assigned.set(this, backend.getInputTensorIds([this])[0]);
   };
   backend.binding = recorder;
+  recordingFeed = feed;
   let result: tf.Tensor;
   try {
     result = body();
   } finally {
     backend.binding = binding;
     prototype.assign = assign;
+    recordingFeed = null;
   }
   const resultRef = produced.get(backend.getInputTensorIds([result])[0]);
   if (resultRef === undefined) problem ??= "the step's result is not made by the step";
@@ -282,7 +332,7 @@ function recordStep(
   const outputs = [resultRef ?? "", ...targets.map((v) => produced.get(assigned.get(v)!) ?? "")];
   if (outputs.some((o) => o === "")) problem ??= "a variable is assigned a tensor from before";
   const describe = captures.map((c) =>
-    c.kind === "variable" ? `v:${c.variable.name}` : `r:${c.id}`
+    c.kind === "variable" ? `v:${c.variable.name}` : c.kind === "fixed" ? `r:${c.id}` : "feed"
   );
   const signature = JSON.stringify({
     argumentNodes,
@@ -355,13 +405,24 @@ function runCompiled(backend: Backend, step: CompiledStep, inputs: tf.Tensor[]):
         "the same tensor in both, or different in both)",
     );
   }
-  const ids = [
-    ...unique,
-    ...recording.captures.map((c) =>
-      c.kind === "variable" ? backend.getInputTensorIds([c.variable])[0] : c.id
-    ),
-  ];
-  const infos = backend.binding.executeOp(step.name, [], ids, recording.outputs.length);
+  // The feeds' producers run first and in the recorded order, as in the eager step.
+  const fed = recording.captures.map((c) => c.kind === "feed" ? c.produce() : null);
+  let infos: OutputInfo[];
+  try {
+    const ids = [
+      ...unique,
+      ...recording.captures.map((c, k) =>
+        c.kind === "variable"
+          ? backend.getInputTensorIds([c.variable])[0]
+          : c.kind === "fixed"
+          ? c.id
+          : backend.getInputTensorIds([fed[k]!])[0]
+      ),
+    ];
+    infos = backend.binding.executeOp(step.name, [], ids, recording.outputs.length);
+  } finally {
+    for (const t of fed) t?.dispose();
+  }
   const [result, ...values] = infos.map((m) => backend.createOutputTensor(m));
   recording.assigned.forEach((variable, k) => variable.assign(values[k]));
   tf.dispose(values);

@@ -10,8 +10,11 @@
  *
  * Semantics are PyTorch's `nn.Dropout(p)` / Keras' `Dropout(rate)`: in training mode each value
  * is zeroed with probability `rate` and the kept values are scaled by `1 / (1 - rate)`; in
- * inference mode the layer is the identity. The mask comes from `tf.dropout` with an explicit
- * seed, whose random numbers are generated in JavaScript, so every backend gets the same mask.
+ * inference mode the layer is the identity. The mask is `tf.dropout`'s arithmetic on
+ * `tf.randomUniform` with an explicit seed, whose random numbers are generated in JavaScript, so
+ * every backend gets the same mask. They are drawn through `stepFeed`, so a training step with
+ * this layer can still run as one compiled TensorFlow function (`kernels/compiled_step.ts`),
+ * with the same masks in the same order.
  *
  * The generator's position is plain JavaScript state, not a weight: a model loaded from a
  * checkpoint starts the mask sequence of each layer from its beginning again (the weights and
@@ -21,6 +24,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { stepFeed } from "../kernels/compiled_step.ts";
 import { mulberry32 } from "../random.ts";
 
 /** Options of {@link seededDropout}. */
@@ -88,9 +92,19 @@ export class SeededDropout extends tf.layers.Layer {
   ): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (kwargs.training !== true || this.rate === 0) return x;
-    const maskSeed = this.#nextMaskSeed();
-    this.#masksDrawn++;
-    return tf.tidy(() => tf.dropout(x, this.rate, undefined, maskSeed));
+    const shape = x.shape;
+    const keep = 1 - this.rate;
+    return tf.tidy(() => {
+      // The step feed's producer is called again before each compiled step (not this method),
+      // so it draws the next mask seed itself.
+      const noise = stepFeed(() => {
+        const maskSeed = this.#nextMaskSeed();
+        this.#masksDrawn++;
+        return tf.randomUniform(shape, 0, 1, "float32", maskSeed);
+      });
+      // tf.dropout's own arithmetic (tfjs-core 4.22 ops/dropout.ts), op for op.
+      return tf.mul(x, tf.div(tf.floor(tf.add(noise, keep)), keep));
+    });
   }
 
   /** Serialisable configuration (rate and seed). */
