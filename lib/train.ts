@@ -103,7 +103,8 @@ export interface TrainOptions {
   /**
    * On tfjs-node: run each step as one TensorFlow function recorded from an eager step
    * (`lib/kernels/compiled_step.ts`; ~0.65x the eager step's time for the write-up-000 CNN).
-   * Steps that differ each time (dropout's masks) stay eager by themselves. Default true;
+   * Steps that differ each time (random data made in JavaScript without `stepFeed`, which
+   * SeededDropout's masks use) stay eager by themselves. Default true;
    * false runs every step op by op. Other backends ignore it.
    */
   compileSteps?: boolean;
