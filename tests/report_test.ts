@@ -36,7 +36,11 @@ interface NbOutput {
   data?: Record<string, string | string[]>;
 }
 interface Nb {
-  cells: { cell_type: string; outputs?: NbOutput[] }[];
+  cells: {
+    cell_type: string;
+    outputs?: NbOutput[];
+    metadata?: { execution?: Record<string, string> };
+  }[];
 }
 
 function outputText(output: NbOutput): string {
@@ -241,6 +245,15 @@ Deno.test({
       assert.ok(texts(3).some((t) => t.includes("late output")), JSON.stringify(texts(3)));
       // Cell 5: the profile reached the kernel.
       assert.ok(texts(4).some((t) => t.includes("profile=smoke")), JSON.stringify(texts(4)));
+      // Every code cell carries nbclient's timing keys, in execution order.
+      let previousEnd = 0;
+      for (const cell of nb.cells.filter((c) => c.cell_type === "code")) {
+        const timing = cell.metadata?.execution ?? {};
+        const start = Date.parse(timing["iopub.execute_input"]);
+        const end = Date.parse(timing["shell.execute_reply"]);
+        assert.ok(start >= previousEnd && end >= start, JSON.stringify(timing));
+        previousEnd = end;
+      }
 
       const naive = await executeNotebook(input, path.join(dir, "naive.ipynb"), {
         env: { AE_PROFILE: "smoke" },

@@ -22,6 +22,7 @@ kernel failure (died, timed out).
 """
 
 import argparse
+import datetime
 import json
 import os
 import queue
@@ -195,6 +196,11 @@ def run_cell(kc, km, collector, index, cell, args):
             idle = True
 
 
+def now_iso():
+    """The current UTC time as ISO 8601 with microseconds and a Z, as nbclient writes it."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def error_of(cell, reply):
     for output in cell.outputs:
         if output["output_type"] == "error":
@@ -221,7 +227,14 @@ def execute(args):
             t0 = time.monotonic()
             if args.echo:
                 print(f"[cell {index + 1}/{len(nb.cells)}] {first_line_of(cell.source)}", flush=True)
+            started_at = now_iso()
             reply = run_cell(kc, km, collector, index, cell, args)
+            # nbclient's timing keys: JupyterLab shows them ("Record timing") and a reader of
+            # the executed notebook sees which cell took how long.
+            cell.metadata["execution"] = {
+                "iopub.execute_input": started_at,
+                "shell.execute_reply": now_iso(),
+            }
             if args.verbose:
                 print(
                     f"  cell {index + 1}: {time.monotonic() - t0:.1f} s {first_line_of(cell.source)!r}",
