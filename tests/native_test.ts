@@ -371,6 +371,80 @@ Deno.test({
 });
 
 Deno.test({
+  name: "tfjs-node: a convolution's input gradient is computed only when asked for " +
+    "(needs deno task native)",
+  ignore: !built,
+  fn: async () => {
+    await setupBackend("tfjs-node", { quiet: true });
+    const { TorchConv2D } = await import("../lib/models/torch_conv2d.ts");
+    // The ops the binding runs, by name (as the compiled step's recorder sees them).
+    const backend = tf.backend() as unknown as {
+      binding: { executeOp(name: string, ...rest: unknown[]): unknown };
+    };
+    const binding = backend.binding;
+    const counts = new Map<string, number>();
+    const count = <T>(f: () => T): T => {
+      counts.clear();
+      backend.binding = Object.create(binding, {
+        executeOp: {
+          value: (name: string, ...rest: unknown[]) => {
+            counts.set(name, (counts.get(name) ?? 0) + 1);
+            return binding.executeOp(name, ...rest);
+          },
+        },
+      });
+      try {
+        return f();
+      } finally {
+        backend.binding = binding;
+      }
+    };
+    const first = new TorchConv2D({
+      filters: 4,
+      kernelSize: 3,
+      torchPadding: 1,
+      activation: "relu",
+    });
+    const second = new TorchConv2D({ filters: 2, kernelSize: 3, torchPadding: 1 });
+    const x = tf.randomUniform([2, 6, 6, 1], 0, 1, "float32", 1);
+    const loss = (xs: tf.Tensor) =>
+      tf.sum(second.apply(first.apply(xs) as tf.Tensor) as tf.Tensor) as tf.Scalar;
+    loss(x).dispose(); // builds the layers
+    const weights = [...first.trainableWeights, ...second.trainableWeights].map((v) =>
+      v.read() as tf.Variable
+    );
+    // Training: the images' gradient is not needed, the first layer's output's is.
+    const trained = count(() => tf.variableGrads(() => loss(x), weights));
+    assert.equal(counts.get("Conv2DBackpropInput"), 1, JSON.stringify([...counts]));
+    assert.equal(counts.get("Conv2DBackpropFilter"), 2);
+    // Asked for, the input gradient is there, and equals the cpu's.
+    const dx = count(() => tf.grad(loss)(x));
+    assert.equal(counts.get("Conv2DBackpropInput"), 2);
+    const dxData = await dx.data() as Float32Array;
+    const xData = await x.data();
+    const layerWeights = await Promise.all(
+      [first, second].map((l) =>
+        Promise.all(l.getWeights().map(async (w) => ({ data: await w.data(), shape: w.shape })))
+      ),
+    );
+    tf.dispose([dx, trained.value, ...Object.values(trained.grads)]);
+    const want = await on("cpu", () => {
+      const a = new TorchConv2D({ filters: 4, kernelSize: 3, torchPadding: 1, activation: "relu" });
+      const b = new TorchConv2D({ filters: 2, kernelSize: 3, torchPadding: 1 });
+      a.build([null, 6, 6, 1]);
+      b.build([null, 6, 6, 4]);
+      a.setWeights(layerWeights[0].map((w) => tf.tensor(w.data, w.shape)));
+      b.setWeights(layerWeights[1].map((w) => tf.tensor(w.data, w.shape)));
+      const xc = tf.tensor(xData, x.shape);
+      return [
+        tf.grad((xs: tf.Tensor) => tf.sum(b.apply(a.apply(xs) as tf.Tensor) as tf.Tensor))(xc),
+      ];
+    });
+    assertClose(dxData, want[0], "input gradient");
+  },
+});
+
+Deno.test({
   name: "tfjs-node: TorchBatchNorm in both modes equals cpu (needs deno task native)",
   ignore: !built,
   fn: async () => {

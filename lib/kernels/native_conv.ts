@@ -17,6 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type NativeActivation, nativeActivationGrad } from "./native_activation.ts";
+import { NATIVE } from "./native_step.ts";
 import {
   boolAttr,
   floatAttr,
@@ -65,6 +66,104 @@ function convAttrs(stride: number, padding: number, mode: PaddingMode): NativeAt
   ];
 }
 
+/** Name of the kernel {@link nativeConv2d} runs (inputs `x`, `filter`, optional `bias`). */
+export const NATIVE_CONV2D = "AeNativeConv2D";
+
+/** The attributes of {@link NATIVE_CONV2D}. */
+interface NativeConv2dAttrs {
+  stride: number;
+  /** Padding on every side, as TensorFlow is told it ("PAD" is already applied: "VALID"). */
+  padding: number;
+  mode: "VALID" | "SAME" | "EXPLICIT";
+  activation: NativeConvActivation;
+  hasBias: boolean;
+}
+
+function readAttrs(attrs: unknown): NativeConv2dAttrs {
+  return attrs as NativeConv2dAttrs;
+}
+
+/** {@link NATIVE_CONV2D} on the "tensorflow" backend: the convolution, bias and activation. */
+const nativeConv2dKernel: tf.KernelConfig = {
+  kernelName: NATIVE_CONV2D,
+  backendName: NATIVE,
+  kernelFunc: ({ inputs, attrs }) => {
+    const { x, filter, bias } = inputs as {
+      x: tf.TensorInfo;
+      filter: tf.TensorInfo;
+      bias?: tf.TensorInfo;
+    };
+    const { stride, padding, mode, activation } = readAttrs(attrs);
+    const conv = convAttrs(stride, padding, mode);
+    if (bias !== undefined && activation !== "sigmoid" && hasOneDnnFusedOps()) {
+      // oneDNN adds the bias and applies ReLU while writing the output.
+      const fusedOps = activation === "relu" ? ["BiasAdd", "Relu"] : ["BiasAdd"];
+      return runNativeOp(
+        "_MklNativeFusedConv2D",
+        [
+          ...conv,
+          stringListAttr("fused_ops", fusedOps),
+          intAttr("num_args", 1),
+          floatAttr("epsilon", 1e-4),
+          ...oneDnnKernelAttrs(),
+        ],
+        [x, filter, bias],
+        1,
+      )[0];
+    }
+    const steps: tf.Tensor[] = [runNativeOp("Conv2D", conv, [x, filter], 1)[0]];
+    // A broadcasting Add, not BiasAdd: TensorFlow's BiasAdd measured slower for the zoo's few
+    // channels (1.7 vs 1.0 ms with ReLU on [1000, 14, 14, 8]).
+    if (bias !== undefined) steps.push(runNativeOp("AddV2", [typeAttr()], [steps[0], bias], 1)[0]);
+    if (activation !== "linear") {
+      const op = activation === "relu" ? "Relu" : "Sigmoid";
+      steps.push(runNativeOp(op, [typeAttr()], [steps[steps.length - 1]], 1)[0]);
+    }
+    const y = steps.pop()!;
+    tf.dispose(steps);
+    return y;
+  },
+};
+
+/**
+ * The gradient of {@link NATIVE_CONV2D}. Each input's gradient is computed only when asked for:
+ * tfjs's tape asks only for inputs that lead back to what is differentiated, so the first layer's
+ * input gradient (the images') is never computed in training. A `tf.customGrad` computes every
+ * input's gradient: that was 20 of 274 ms in a step of write-up 004's conv autoencoder.
+ */
+const nativeConv2dGradient: tf.GradConfig = {
+  kernelName: NATIVE_CONV2D,
+  inputsToSave: ["x", "filter"],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, w, y] = saved;
+    const { stride, padding, mode, activation, hasBias } = readAttrs(attrs);
+    const conv = convAttrs(stride, padding, mode);
+    const dz = nativeActivationGrad(activation, Array.isArray(dy) ? dy[0] : dy, y);
+    const grads: Record<string, () => tf.Tensor> = {
+      x: () =>
+        runNativeOp("Conv2DBackpropInput", conv, [tf.tensor1d(x.shape, "int32"), w, dz], 1)[0],
+      filter: () =>
+        runNativeOp("Conv2DBackpropFilter", conv, [x, tf.tensor1d(w.shape, "int32"), dz], 1)[0],
+    };
+    if (hasBias) {
+      grads.bias = () =>
+        runNativeOp("BiasAddGrad", [typeAttr(), stringAttr("data_format", "NHWC")], [dz], 1)[0];
+    }
+    return grads;
+  },
+};
+
+let registered = false;
+
+/** Registers {@link NATIVE_CONV2D} and its gradient once. */
+function registerNativeConv2d(): void {
+  if (registered) return;
+  if (tf.getKernel(NATIVE_CONV2D, NATIVE) === undefined) tf.registerKernel(nativeConv2dKernel);
+  tf.registerGradient(nativeConv2dGradient);
+  registered = true;
+}
+
 /**
  * `activation(conv2d(pad(x, padding), kernel, stride) + bias)` for NHWC `x`, with PyTorch's
  * symmetric zero padding, on the "tensorflow" backend, differentiable with respect to `x`,
@@ -93,54 +192,24 @@ export function nativeConv2d(
         `[${x.shape}], [${kernel.shape}]`,
     );
   }
+  registerNativeConv2d();
   const mode = paddingMode(kernel.shape[0], stride, padding);
-  const attrs = convAttrs(stride, padding, mode);
-  const pads: [number, number][] = [[0, 0], [padding, padding], [padding, padding], [0, 0]];
-  const format = stringAttr("data_format", "NHWC");
-  const fused = bias !== null && activation !== "sigmoid" && hasOneDnnFusedOps();
-  const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const inputs = args.slice(0, -1) as tf.Tensor[];
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const [input, w, b] = inputs;
-    const xs = mode === "PAD" ? tf.pad(input, pads) : input;
-    let y: tf.Tensor;
-    if (fused) {
-      const fusedOps = activation === "relu" ? ["BiasAdd", "Relu"] : ["BiasAdd"];
-      y = runNativeOp(
-        "_MklNativeFusedConv2D",
-        [
-          ...attrs,
-          stringListAttr("fused_ops", fusedOps),
-          intAttr("num_args", 1),
-          floatAttr("epsilon", 1e-4),
-          ...oneDnnKernelAttrs(),
-        ],
-        [xs, w, b],
-        1,
-      )[0];
-    } else {
-      const conv = runNativeOp("Conv2D", attrs, [xs, w], 1)[0];
-      // A broadcasting Add, not BiasAdd: TensorFlow's BiasAdd measured slower for the zoo's
-      // few channels (1.7 vs 1.0 ms with ReLU on [1000, 14, 14, 8]).
-      const z = b === undefined ? conv : tf.add(conv, b);
-      y = activation === "relu" ? tf.relu(z) : activation === "sigmoid" ? tf.sigmoid(z) : z;
-    }
-    save([xs, w, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [savedX, savedW, savedY] = saved;
-        const gradient = Array.isArray(dy) ? dy[0] : dy;
-        const dz = nativeActivationGrad(activation, gradient, savedY);
-        const xShape = tf.tensor1d(savedX.shape, "int32");
-        const wShape = tf.tensor1d(savedW.shape, "int32");
-        const dxs = runNativeOp("Conv2DBackpropInput", attrs, [xShape, savedW, dz], 1)[0];
-        const dx = mode === "PAD" ? tf.slice(dxs, [0, padding, padding, 0], input.shape) : dxs;
-        const dw = runNativeOp("Conv2DBackpropFilter", attrs, [savedX, wShape, dz], 1)[0];
-        if (b === undefined) return [dx, dw];
-        return [dx, dw, runNativeOp("BiasAddGrad", [typeAttr(), format], [dz], 1)[0]];
-      },
-    };
-  });
-  return bias === null ? forward(x, kernel) : forward(x, kernel, bias);
+  const xs = mode === "PAD"
+    ? tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]])
+    : x;
+  const attrs: NativeConv2dAttrs = {
+    stride,
+    padding,
+    mode: mode === "PAD" ? "VALID" : mode,
+    activation,
+    hasBias: bias !== null,
+  };
+  const inputs: tf.NamedTensorMap = bias === null
+    ? { x: xs, filter: kernel }
+    : { x: xs, filter: kernel, bias };
+  return tf.engine().runKernel(
+    NATIVE_CONV2D,
+    inputs,
+    attrs as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
 }
