@@ -323,13 +323,17 @@ Deno.test({
       { g: geometries[0], activation: "linear", useBias: true } as const,
       { g: geometries[0], activation: "sigmoid", useBias: true } as const,
       { g: geometries[0], activation: "relu", useBias: false } as const,
+      // One output channel at stride 1 runs as a matmul (singleChannelConv2d in native_conv.ts).
+      { g: geometries[2], activation: "sigmoid", useBias: true, cout: 1 } as const,
+      { g: geometries[3], activation: "relu", useBias: false, cout: 1 } as const,
+      { g: [3, 1, 0] as const, activation: "linear", useBias: true, cout: 1 } as const,
     ];
     for (
-      const [{ g: [k, stride, p], activation, useBias }, oneDnn] of cases.flatMap((c) =>
+      const [{ g: [k, stride, p], activation, useBias, ...rest }, oneDnn] of cases.flatMap((c) =>
         [[c, true], [c, false]] as const
       )
     ) {
-      const [n, h, w, cin, cout] = [3, 9, 8, 3, 5];
+      const [n, h, w, cin, cout] = [3, 9, 8, 3, ("cout" in rest ? rest.cout : 5) as number];
       const compute = (native: boolean) => () => {
         const args = { filters: cout, kernelSize: k, strides: stride, activation, useBias };
         const layer = native
@@ -361,7 +365,7 @@ Deno.test({
       disableOneDnnFusedOps(false);
       const want = await on("cpu", compute(false));
       assert.equal(got.length, useBias ? 5 : 4);
-      const what = `k${k} s${stride} p${p} ${activation}${useBias ? "" : " no bias"}` +
+      const what = `k${k} s${stride} p${p} cout ${cout} ${activation}${useBias ? "" : " no bias"}` +
         `${oneDnn ? "" : " (no oneDNN)"}`;
       ["output", "loss", "input grad", "kernel grad", "bias grad"].slice(0, got.length).forEach(
         (part, i) => assertClose(got[i], want[i], `${what} ${part}`),

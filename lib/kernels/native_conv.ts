@@ -66,6 +66,132 @@ function convAttrs(stride: number, padding: number, mode: PaddingMode): NativeAt
   ];
 }
 
+/** Zero rows/columns on each side that `mode` pads for a k x k kernel at stride 1. */
+function sidePadding(mode: NativeConv2dAttrs["mode"], k: number, padding: number): number {
+  return mode === "VALID" ? 0 : mode === "SAME" ? (k - 1) / 2 : padding;
+}
+
+/**
+ * Whether a convolution goes through {@link singleChannelConv2d}: one output channel, stride 1.
+ * TensorFlow's kernels are slow there (write-up 004's last layer, [64, 28, 28, 128] -> 1 channel:
+ * `Conv2D` 24-26 ms and `Conv2DBackpropFilter` 18-21 ms, ~5 GFLOP/s, where a matmul does ~70).
+ */
+function singleChannel(filter: tf.TensorInfo, stride: number): boolean {
+  return filter.shape[3] === 1 && stride === 1 && filter.shape[0] % 2 === 1;
+}
+
+/** Runs native ops on int32 values made here, disposing every intermediate but the result. */
+function withScratch(
+  body: (
+    keep: (t: tf.Tensor) => tf.Tensor,
+    ints: (v: number[], shape?: number[]) => tf.Tensor,
+  ) => tf.Tensor,
+): tf.Tensor {
+  const scratch: tf.Tensor[] = [];
+  const keep = (t: tf.Tensor) => {
+    scratch.push(t);
+    return t;
+  };
+  const ints = (v: number[], shape?: number[]) => keep(tf.tensor(v, shape ?? [v.length], "int32"));
+  const result = body(keep, ints);
+  tf.dispose(scratch.filter((t) => t !== result));
+  return result;
+}
+
+/**
+ * A convolution with one output channel at stride 1 as one matmul and a sum of shifted slices:
+ * `p = x [NHW, C] . w [C, k*k]` gives every tap's contribution at every pixel, and the output at
+ * (h, w) is the sum over taps (i, j) of tap (i, j)'s plane at (h + i, w + j) of `p` padded by
+ * `pad`. The same arithmetic as `Conv2D`, summed in another order (float32 rounding).
+ */
+function singleChannelConv2d(x: tf.TensorInfo, w: tf.TensorInfo, pad: number): tf.Tensor {
+  const [n, h, width, c] = x.shape;
+  const k = w.shape[0];
+  const [ho, wo] = [h + 2 * pad - k + 1, width + 2 * pad - k + 1];
+  const f = typeAttr();
+  return withScratch((keep, ints) => {
+    const reshape = (t: tf.TensorInfo, shape: number[]) =>
+      keep(runNativeOp("Reshape", [f, typeAttr("Tshape", "int32")], [t, ints(shape)], 1)[0]);
+    // [k, k, C, 1] -> [k*k, C] -> [C, k*k]: column t is tap t's weights.
+    const taps = reshape(w, [k * k, c]);
+    const product = keep(
+      runNativeOp("MatMul", [f, boolAttr("transpose_a", false), boolAttr("transpose_b", true)], [
+        reshape(x, [n * h * width, c]),
+        taps,
+      ], 1)[0],
+    );
+    let planes = reshape(product, [n, h, width, k * k]);
+    if (pad > 0) {
+      planes = keep(
+        runNativeOp("Pad", [f, typeAttr("Tpaddings", "int32")], [
+          planes,
+          ints([0, 0, pad, pad, pad, pad, 0, 0], [4, 2]),
+        ], 1)[0],
+      );
+    }
+    const slices: tf.Tensor[] = [];
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        slices.push(
+          keep(
+            runNativeOp("Slice", [f, typeAttr("Index", "int32")], [
+              planes,
+              ints([0, i, j, i * k + j]),
+              ints([n, ho, wo, 1]),
+            ], 1)[0],
+          ),
+        );
+      }
+    }
+    return keep(runNativeOp("AddN", [f, intAttr("N", slices.length)], slices, 1)[0]);
+  });
+}
+
+/**
+ * The filter gradient of {@link singleChannelConv2d} as one matmul: `dW[i, j, c]` is the sum over
+ * pixels of `x` (padded) at (h + i, w + j) times `dz` at (h, w); the k*k shifted copies of `dz`
+ * (each [N, H', W', 1], cheap) side by side make that `E^T [k*k, NH'W'] . x [NH'W', C]`.
+ */
+function singleChannelFilterGrad(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  dz: tf.Tensor,
+  pad: number,
+): tf.Tensor {
+  const [n, h, width, c] = x.shape;
+  const k = w.shape[0];
+  const [hp, wp] = [h + 2 * pad, width + 2 * pad];
+  const [ho, wo] = [dz.shape[1] as number, dz.shape[2] as number];
+  const f = typeAttr();
+  return withScratch((keep, ints) => {
+    const padOp = (t: tf.TensorInfo, p: number[]) =>
+      keep(runNativeOp("Pad", [f, typeAttr("Tpaddings", "int32")], [t, ints(p, [4, 2])], 1)[0]);
+    const reshape = (t: tf.TensorInfo, shape: number[]) =>
+      keep(runNativeOp("Reshape", [f, typeAttr("Tshape", "int32")], [t, ints(shape)], 1)[0]);
+    const xp = pad > 0 ? padOp(x, [0, 0, pad, pad, pad, pad, 0, 0]) : x;
+    const shifted: tf.Tensor[] = [];
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        shifted.push(padOp(dz, [0, 0, i, hp - ho - i, j, wp - wo - j, 0, 0]));
+      }
+    }
+    const e = keep(
+      runNativeOp("ConcatV2", [f, intAttr("N", shifted.length), typeAttr("Tidx", "int32")], [
+        ...shifted,
+        ints([3], []),
+      ], 1)[0],
+    );
+    const m = n * hp * wp;
+    const grad = keep(
+      runNativeOp("MatMul", [f, boolAttr("transpose_a", true), boolAttr("transpose_b", false)], [
+        reshape(e, [m, k * k]),
+        reshape(xp, [m, c]),
+      ], 1)[0],
+    );
+    return reshape(grad, [k, k, c, 1]);
+  });
+}
+
 /** Name of the kernel {@link nativeConv2d} runs (inputs `x`, `filter`, optional `bias`). */
 export const NATIVE_CONV2D = "AeNativeConv2D";
 
@@ -95,7 +221,8 @@ const nativeConv2dKernel: tf.KernelConfig = {
     };
     const { stride, padding, mode, activation } = readAttrs(attrs);
     const conv = convAttrs(stride, padding, mode);
-    if (bias !== undefined && activation !== "sigmoid" && hasOneDnnFusedOps()) {
+    const single = singleChannel(filter, stride);
+    if (!single && bias !== undefined && activation !== "sigmoid" && hasOneDnnFusedOps()) {
       // oneDNN adds the bias and applies ReLU while writing the output.
       const fusedOps = activation === "relu" ? ["BiasAdd", "Relu"] : ["BiasAdd"];
       return runNativeOp(
@@ -111,7 +238,11 @@ const nativeConv2dKernel: tf.KernelConfig = {
         1,
       )[0];
     }
-    const steps: tf.Tensor[] = [runNativeOp("Conv2D", conv, [x, filter], 1)[0]];
+    const steps: tf.Tensor[] = [
+      single
+        ? singleChannelConv2d(x, filter, sidePadding(mode, filter.shape[0], padding))
+        : runNativeOp("Conv2D", conv, [x, filter], 1)[0],
+    ];
     // A broadcasting Add, not BiasAdd: TensorFlow's BiasAdd measured slower for the zoo's few
     // channels (1.7 vs 1.0 ms with ReLU on [1000, 14, 14, 8]).
     if (bias !== undefined) steps.push(runNativeOp("AddV2", [typeAttr()], [steps[0], bias], 1)[0]);
@@ -144,7 +275,9 @@ const nativeConv2dGradient: tf.GradConfig = {
       x: () =>
         runNativeOp("Conv2DBackpropInput", conv, [tf.tensor1d(x.shape, "int32"), w, dz], 1)[0],
       filter: () =>
-        runNativeOp("Conv2DBackpropFilter", conv, [x, tf.tensor1d(w.shape, "int32"), dz], 1)[0],
+        singleChannel(w, stride)
+          ? singleChannelFilterGrad(x, w, dz, sidePadding(mode, w.shape[0], padding))
+          : runNativeOp("Conv2DBackpropFilter", conv, [x, tf.tensor1d(w.shape, "int32"), dz], 1)[0],
     };
     if (hasBias) {
       grads.bias = () =>

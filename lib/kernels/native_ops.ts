@@ -74,10 +74,14 @@ export function runNativeOp(
   return nativeBackend().executeMultipleOutputs(name, attrs, inputs, numOutputs);
 }
 
-/** Attribute `name` holding the float32 dtype (`T: float` for most ops). */
-export function typeAttr(name = "T"): NativeAttr {
+/**
+ * Attribute `name` holding a dtype: float32 by default (`T: float` for most ops), or int32
+ * (e.g. `Tshape` of `Reshape`, `Tpaddings` of `Pad`).
+ */
+export function typeAttr(name = "T", dtype: "float32" | "int32" = "float32"): NativeAttr {
   const binding = nativeBackend().binding;
-  return { name, type: binding.TF_ATTR_TYPE as number, value: binding.TF_FLOAT };
+  const value = dtype === "int32" ? binding.TF_INT32 : binding.TF_FLOAT;
+  return { name, type: binding.TF_ATTR_TYPE as number, value };
 }
 
 /** A boolean attribute. */
