@@ -72,12 +72,18 @@ function sidePadding(mode: NativeConv2dAttrs["mode"], k: number, padding: number
 }
 
 /**
- * Whether a convolution goes through {@link singleChannelConv2d}: one output channel, stride 1.
- * TensorFlow's kernels are slow there (write-up 004's last layer, [64, 28, 28, 128] -> 1 channel:
- * `Conv2D` 24-26 ms and `Conv2DBackpropFilter` 18-21 ms, ~5 GFLOP/s, where a matmul does ~70).
+ * Whether a convolution's forward pass goes through {@link singleChannelConv2d} (`"forward"`) or
+ * its filter gradient through {@link singleChannelFilterGrad} (`"filter"`): one output channel,
+ * stride 1, and enough input channels. TensorFlow's kernels are slow there (write-up 004's last
+ * layer, [64, 28, 28, 128] -> 1 channel: `Conv2D` 24-26 ms and `Conv2DBackpropFilter` 18-21 ms,
+ * ~5 GFLOP/s, where a matmul does ~70), but the matmul forms have a fixed cost of small ops.
+ * Measured on [64, 28, 28, C] -> 1 (AMD EPYC, ms, TensorFlow / here): forward C = 8 1.6 / 2.4,
+ * 16 2.5 / 2.4, 32 4.9 / 2.3, 128 24.1 / 4.3; filter gradient C = 32 5.2 / 7.4, 64 9.8 / 7.9,
+ * 128 17.2 / 12.3.
  */
-function singleChannel(filter: tf.TensorInfo, stride: number): boolean {
-  return filter.shape[3] === 1 && stride === 1 && filter.shape[0] % 2 === 1;
+function singleChannel(filter: tf.TensorInfo, stride: number, use: "forward" | "filter"): boolean {
+  const [k, , cin, cout] = filter.shape;
+  return cout === 1 && stride === 1 && k % 2 === 1 && cin >= (use === "forward" ? 16 : 64);
 }
 
 /** Runs native ops on int32 values made here, disposing every intermediate but the result. */
@@ -221,7 +227,7 @@ const nativeConv2dKernel: tf.KernelConfig = {
     };
     const { stride, padding, mode, activation } = readAttrs(attrs);
     const conv = convAttrs(stride, padding, mode);
-    const single = singleChannel(filter, stride);
+    const single = singleChannel(filter, stride, "forward");
     if (!single && bias !== undefined && activation !== "sigmoid" && hasOneDnnFusedOps()) {
       // oneDNN adds the bias and applies ReLU while writing the output.
       const fusedOps = activation === "relu" ? ["BiasAdd", "Relu"] : ["BiasAdd"];
@@ -275,7 +281,7 @@ const nativeConv2dGradient: tf.GradConfig = {
       x: () =>
         runNativeOp("Conv2DBackpropInput", conv, [tf.tensor1d(x.shape, "int32"), w, dz], 1)[0],
       filter: () =>
-        singleChannel(w, stride)
+        singleChannel(w, stride, "filter")
           ? singleChannelFilterGrad(x, w, dz, sidePadding(mode, w.shape[0], padding))
           : runNativeOp("Conv2DBackpropFilter", conv, [x, tf.tensor1d(w.shape, "int32"), dz], 1)[0],
     };
