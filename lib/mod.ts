@@ -31,4 +31,3 @@ export * from "./experiments/registry.ts";
 export * from "./report/claims.ts";
 export * from "./claims/upsampling_vs_transpose.ts";
 export * from "./claims/mlp_blocks.ts";
-export type { LayersModel, Tensor } from "@tensorflow/tfjs";
