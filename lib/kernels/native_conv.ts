@@ -86,20 +86,41 @@ function singleChannel(filter: tf.TensorInfo, stride: number, use: "forward" | "
   return cout === 1 && stride === 1 && k % 2 === 1 && cin >= (use === "forward" ? 16 : 64);
 }
 
-/** Runs native ops on int32 values made here, disposing every intermediate but the result. */
-function withScratch(
-  body: (
-    keep: (t: tf.Tensor) => tf.Tensor,
-    ints: (v: number[], shape?: number[]) => tf.Tensor,
-  ) => tf.Tensor,
-): tf.Tensor {
+/** The float32 native ops the one-channel forms are made of; each tracks its result. */
+interface ScratchOps {
+  /** Any op with one output: `name(inputs)` with the float dtype attribute and `attrs`. */
+  op(name: string, inputs: tf.TensorInfo[], attrs?: NativeAttr[]): tf.Tensor;
+  /** An int32 tensor of `values` (shape `[values.length]` unless given). */
+  ints(values: number[], shape?: number[]): tf.Tensor;
+  reshape(t: tf.TensorInfo, shape: number[]): tf.Tensor;
+  /** Zero padding, `paddings` as [before, after] per axis, flattened. */
+  pad(t: tf.TensorInfo, paddings: number[]): tf.Tensor;
+  matMul(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.Tensor;
+}
+
+/** Runs `body` with {@link ScratchOps}, then disposes every tensor they made but the result. */
+function withScratch(body: (ops: ScratchOps) => tf.Tensor): tf.Tensor {
   const scratch: tf.Tensor[] = [];
-  const keep = (t: tf.Tensor) => {
+  const track = (t: tf.Tensor) => {
     scratch.push(t);
     return t;
   };
-  const ints = (v: number[], shape?: number[]) => keep(tf.tensor(v, shape ?? [v.length], "int32"));
-  const result = body(keep, ints);
+  const ops: ScratchOps = {
+    op: (name, inputs, attrs = []) =>
+      track(runNativeOp(name, [typeAttr(), ...attrs], inputs, 1)[0]),
+    ints: (values, shape) => track(tf.tensor(values, shape ?? [values.length], "int32")),
+    reshape: (t, shape) => ops.op("Reshape", [t, ops.ints(shape)], [typeAttr("Tshape", "int32")]),
+    pad: (t, paddings) =>
+      ops.op("Pad", [t, ops.ints(paddings, [paddings.length / 2, 2])], [
+        typeAttr("Tpaddings", "int32"),
+      ]),
+    matMul: (a, b, transposeA, transposeB) =>
+      ops.op("MatMul", [a, b], [
+        boolAttr("transpose_a", transposeA),
+        boolAttr("transpose_b", transposeB),
+      ]),
+  };
+  const result = body(ops);
   tf.dispose(scratch.filter((t) => t !== result));
   return result;
 }
@@ -114,42 +135,21 @@ function singleChannelConv2d(x: tf.TensorInfo, w: tf.TensorInfo, pad: number): t
   const [n, h, width, c] = x.shape;
   const k = w.shape[0];
   const [ho, wo] = [h + 2 * pad - k + 1, width + 2 * pad - k + 1];
-  const f = typeAttr();
-  return withScratch((keep, ints) => {
-    const reshape = (t: tf.TensorInfo, shape: number[]) =>
-      keep(runNativeOp("Reshape", [f, typeAttr("Tshape", "int32")], [t, ints(shape)], 1)[0]);
-    // [k, k, C, 1] -> [k*k, C] -> [C, k*k]: column t is tap t's weights.
-    const taps = reshape(w, [k * k, c]);
-    const product = keep(
-      runNativeOp("MatMul", [f, boolAttr("transpose_a", false), boolAttr("transpose_b", true)], [
-        reshape(x, [n * h * width, c]),
-        taps,
-      ], 1)[0],
-    );
+  return withScratch(({ op, ints, reshape, pad: padOp, matMul }) => {
+    // [k, k, C, 1] -> [k*k, C]: row t is tap t's weights.
+    const product = matMul(reshape(x, [n * h * width, c]), reshape(w, [k * k, c]), false, true);
     let planes = reshape(product, [n, h, width, k * k]);
-    if (pad > 0) {
-      planes = keep(
-        runNativeOp("Pad", [f, typeAttr("Tpaddings", "int32")], [
-          planes,
-          ints([0, 0, pad, pad, pad, pad, 0, 0], [4, 2]),
-        ], 1)[0],
-      );
-    }
+    if (pad > 0) planes = padOp(planes, [0, 0, pad, pad, pad, pad, 0, 0]);
     const slices: tf.Tensor[] = [];
     for (let i = 0; i < k; i++) {
       for (let j = 0; j < k; j++) {
+        const begin = ints([0, i, j, i * k + j]);
         slices.push(
-          keep(
-            runNativeOp("Slice", [f, typeAttr("Index", "int32")], [
-              planes,
-              ints([0, i, j, i * k + j]),
-              ints([n, ho, wo, 1]),
-            ], 1)[0],
-          ),
+          op("Slice", [planes, begin, ints([n, ho, wo, 1])], [typeAttr("Index", "int32")]),
         );
       }
     }
-    return keep(runNativeOp("AddN", [f, intAttr("N", slices.length)], slices, 1)[0]);
+    return op("AddN", slices, [intAttr("N", slices.length)]);
   });
 }
 
@@ -168,12 +168,7 @@ function singleChannelFilterGrad(
   const k = w.shape[0];
   const [hp, wp] = [h + 2 * pad, width + 2 * pad];
   const [ho, wo] = [dz.shape[1] as number, dz.shape[2] as number];
-  const f = typeAttr();
-  return withScratch((keep, ints) => {
-    const padOp = (t: tf.TensorInfo, p: number[]) =>
-      keep(runNativeOp("Pad", [f, typeAttr("Tpaddings", "int32")], [t, ints(p, [4, 2])], 1)[0]);
-    const reshape = (t: tf.TensorInfo, shape: number[]) =>
-      keep(runNativeOp("Reshape", [f, typeAttr("Tshape", "int32")], [t, ints(shape)], 1)[0]);
+  return withScratch(({ op, ints, reshape, pad: padOp, matMul }) => {
     const xp = pad > 0 ? padOp(x, [0, 0, pad, pad, pad, pad, 0, 0]) : x;
     const shifted: tf.Tensor[] = [];
     for (let i = 0; i < k; i++) {
@@ -181,20 +176,12 @@ function singleChannelFilterGrad(
         shifted.push(padOp(dz, [0, 0, i, hp - ho - i, j, wp - wo - j, 0, 0]));
       }
     }
-    const e = keep(
-      runNativeOp("ConcatV2", [f, intAttr("N", shifted.length), typeAttr("Tidx", "int32")], [
-        ...shifted,
-        ints([3], []),
-      ], 1)[0],
-    );
+    const e = op("ConcatV2", [...shifted, ints([3], [])], [
+      intAttr("N", shifted.length),
+      typeAttr("Tidx", "int32"),
+    ]);
     const m = n * hp * wp;
-    const grad = keep(
-      runNativeOp("MatMul", [f, boolAttr("transpose_a", true), boolAttr("transpose_b", false)], [
-        reshape(e, [m, k * k]),
-        reshape(xp, [m, c]),
-      ], 1)[0],
-    );
-    return reshape(grad, [k, k, c, 1]);
+    return reshape(matMul(reshape(e, [m, k * k]), reshape(xp, [m, c]), true, false), [k, k, c, 1]);
   });
 }
 
