@@ -245,6 +245,8 @@ Deno.test({
       assert.ok(texts(3).some((t) => t.includes("late output")), JSON.stringify(texts(3)));
       // Cell 5: the profile reached the kernel.
       assert.ok(texts(4).some((t) => t.includes("profile=smoke")), JSON.stringify(texts(4)));
+      // Cell 6: a timer of the last cell fires after its quiet period; the drain keeps it.
+      assert.ok(texts(5).some((t) => t.includes("after the last cell")), JSON.stringify(texts(5)));
       // Every code cell carries nbclient's timing keys, in execution order.
       let previousEnd = 0;
       for (const cell of nb.cells.filter((c) => c.cell_type === "code")) {

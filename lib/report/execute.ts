@@ -21,8 +21,10 @@ export interface ExecuteOptions {
   cwd?: string;
   /** Per-cell limit in seconds; 0 or absent = none (env `AE_CELL_TIMEOUT` also sets it). */
   timeoutSeconds?: number;
-  /** Seconds without a message that end a cell after its idle (default env `AE_QUIET_SECONDS`, else 1.5). */
+  /** Seconds without a message that end a cell after its idle (default env `AE_QUIET_SECONDS`, else 0.5). */
   quietSeconds?: number;
+  /** Seconds without a message that end the notebook after its last cell (default env `AE_DRAIN_SECONDS`, else 2). */
+  drainSeconds?: number;
   /** Naive mode: stop reading a cell at `status: idle` (what nbclient does); for tests. */
   stopAtIdle?: boolean;
   /** Print each cell's time to stderr. */
@@ -123,6 +125,7 @@ export async function executeNotebook(
   args.push("--cwd", path.resolve(options.cwd ?? path.dirname(path.resolve(input))));
   if (options.timeoutSeconds) args.push("--timeout", String(options.timeoutSeconds));
   if (options.quietSeconds !== undefined) args.push("--quiet", String(options.quietSeconds));
+  if (options.drainSeconds !== undefined) args.push("--drain", String(options.drainSeconds));
   if (options.stopAtIdle) args.push("--stop-at-idle");
   if (options.verbose) args.push("--verbose");
   if (options.echo) args.push("--echo");

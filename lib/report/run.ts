@@ -33,7 +33,7 @@ export interface ReportOptions {
   profile?: string;
   /** Per-cell limit in seconds (default none). */
   timeoutSeconds?: number;
-  /** Quiet period that ends a cell (default: the executor's 1.5 s). */
+  /** Quiet period that ends a cell (default: the executor's 0.5 s). */
   quietSeconds?: number;
   /** Progress lines go here (default `console.log`). */
   log?: (line: string) => void;
