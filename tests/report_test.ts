@@ -341,6 +341,11 @@ Deno.test({
       ]);
       assert.match(results[1].error ?? "", /cell 3 .*TypeError: boom from the fixture/);
       assert.ok(lines.some((l) => /FAILED in [\d.]+ s: report_error.ipynb: cell 3/.test(l)));
+      // The first page is exported while the second notebook runs, and the wall time is told.
+      const secondStarts = lines.findIndex((l) => l.startsWith("[2/2] report_error.ipynb"));
+      const firstDone = lines.findIndex((l) => /report_figures.ipynb ok in/.test(l));
+      assert.ok(secondStarts >= 0 && firstDone > secondStarts, lines.join("\n"));
+      assert.match(lines.at(-1) ?? "", /^report: 2 notebooks in [\d.]+ s \(wall time\)$/);
 
       const index = await Deno.readTextFile(indexPath);
       assert.ok(index.includes('<a href="report_figures.html">report_figures</a>'));
