@@ -385,3 +385,56 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "report run with jobs 2 executes two notebooks at the same time, in two kernels",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ae-jobs-" });
+    try {
+      // Two notebooks whose one cell waits 3 s: side by side their cells overlap; one after the
+      // other they cannot.
+      const notebook = {
+        cells: [{
+          cell_type: "code",
+          metadata: {},
+          source: 'await new Promise((r) => setTimeout(r, 3000));\n"waited";',
+          execution_count: null,
+          outputs: [],
+        }],
+        metadata: { kernelspec: { display_name: "Deno", language: "typescript", name: "deno" } },
+        nbformat: 4,
+        nbformat_minor: 5,
+      };
+      const inputs = ["wait_a.ipynb", "wait_b.ipynb"].map((name) => path.join(dir, name));
+      for (const input of inputs) await Deno.writeTextFile(input, JSON.stringify(notebook));
+      const out = path.join(dir, "out");
+      const lines: string[] = [];
+      const { results } = await runReport({
+        notebooks: inputs,
+        outDir: out,
+        profile: "smoke",
+        jobs: 2,
+        log: (l) => lines.push(l),
+      });
+      assert.deepEqual(results.map((r) => [r.notebook, r.status]), [
+        ["wait_a.ipynb", "ok"],
+        ["wait_b.ipynb", "ok"],
+      ]);
+      const span = async (name: string) => {
+        const nb = await readNb(path.join(out, "executed", name));
+        const timing = nb.cells[0].metadata?.execution ?? {};
+        return [
+          Date.parse(timing["iopub.execute_input"]),
+          Date.parse(timing["shell.execute_reply"]),
+        ];
+      };
+      const [a, b] = [await span("wait_a.ipynb"), await span("wait_b.ipynb")];
+      assert.ok(a[0] < b[1] && b[0] < a[1], `cells did not overlap: ${a} vs ${b}`);
+      assert.match(lines.at(-1) ?? "", /2 notebooks in .* \(wall time, up to 2 at a time\)$/);
+      await assert.rejects(() => runReport({ notebooks: inputs, outDir: out, jobs: 0 }), /jobs/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -1,10 +1,11 @@
 /**
- * `deno task report [--profile P] [--out DIR] [--timeout S] [--verbose] [notebook ...]`
+ * `deno task report [--profile P] [--out DIR] [--timeout S] [--jobs N] [--verbose] [notebook ...]`
  *
  * Sets up `.venv` (first run only), executes the notebooks (default: all of `notebooks/`, in
  * name order) on the Deno kernel with env `AE_PROFILE=P` (default `quick`), writes
  * `outputs/reports/<notebook>.html` and `outputs/reports/index.html`, and ends with the index's
- * path. Exits 1 when a notebook failed (after writing the index), 2 on bad arguments.
+ * path. `--jobs N` executes up to N notebooks at a time, each in its own kernel (default 1).
+ * Exits 1 when a notebook failed (after writing the index), 2 on bad arguments.
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { ensureJupyter } from "./setup.ts";
 import { PROFILES } from "../experiments/types.ts";
 
 const USAGE = `usage: deno task report [--profile smoke|quick|full] [--out DIR] [--timeout SECONDS]
-                        [--verbose] [notebook ...]
+                        [--jobs N] [--verbose] [notebook ...]
   notebook: a path, a name in notebooks/ (with or without .ipynb) or a unique prefix (e.g. 03)`;
 
 /**
@@ -33,6 +34,7 @@ export async function main(args: string[]): Promise<number> {
         profile: { type: "string", default: "quick" },
         out: { type: "string" },
         timeout: { type: "string" },
+        jobs: { type: "string", default: "1" },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -59,6 +61,11 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
+  const jobs = Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    console.error(`report: --jobs must be a positive integer, got '${values.jobs}'`);
+    return 2;
+  }
   const setupStart = performance.now();
   await ensureJupyter();
   console.log(`set-up ready in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
@@ -69,6 +76,7 @@ export async function main(args: string[]): Promise<number> {
       profile: values.profile,
       outDir: values.out,
       timeoutSeconds: timeout,
+      jobs,
       verbose: values.verbose,
     });
   } catch (e) {
