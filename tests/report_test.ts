@@ -190,6 +190,23 @@ Deno.test("resolveNotebooks takes names, prefixes and paths, and names what is a
   ]);
   await assert.rejects(() => resolveNotebooks(["report_"], FIXTURES), /matches several/);
   await assert.rejects(() => resolveNotebooks(["nope"], FIXTURES), /matches none/);
+  // Named twice (by prefix and by path): once.
+  assert.deepEqual(
+    await resolveNotebooks(["report_error", path.join(FIXTURES, "report_error.ipynb")], FIXTURES),
+    [path.join(FIXTURES, "report_error.ipynb")],
+  );
+  // Another folder's notebook of the same name would overwrite the first one's page.
+  const elsewhere = await Deno.makeTempDir({ prefix: "ae-resolve-" });
+  try {
+    const copy = path.join(elsewhere, "report_error.ipynb");
+    await Deno.copyFile(path.join(FIXTURES, "report_error.ipynb"), copy);
+    await assert.rejects(
+      () => resolveNotebooks(["report_error", copy], FIXTURES),
+      /same file name and would overwrite/,
+    );
+  } finally {
+    await Deno.remove(elsewhere, { recursive: true });
+  }
 });
 
 // ------------------------------------------------------------------------------------------

@@ -65,8 +65,9 @@ export interface ReportResult {
  *
  * @param names Paths or names (see {@link ReportOptions.notebooks}); empty = all in `dir`.
  * @param dir Notebook directory.
- * @returns Absolute paths.
- * @throws Error naming an argument that matches no notebook (or several), with the choices.
+ * @returns Absolute paths, each once.
+ * @throws Error naming an argument that matches no notebook (or several), with the choices, or
+ *   two notebooks of the same file name.
  */
 export async function resolveNotebooks(names: readonly string[], dir: string): Promise<string[]> {
   let available: string[] = [];
@@ -97,7 +98,21 @@ export async function resolveNotebooks(names: readonly string[], dir: string): P
     }
     resolved.push(path.join(dir, match));
   }
-  return resolved;
+  // The same notebook named twice runs once; two notebooks of one file name would write the
+  // same page, executed copy and status, so they are refused.
+  const unique = [...new Set(resolved)];
+  const byName = new Map<string, string>();
+  for (const file of unique) {
+    const other = byName.get(path.basename(file));
+    if (other !== undefined) {
+      throw new Error(
+        `report: ${other} and ${file} have the same file name and would overwrite each other's ` +
+          "report; run them in separate --out directories",
+      );
+    }
+    byName.set(path.basename(file), file);
+  }
+  return unique;
 }
 
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
