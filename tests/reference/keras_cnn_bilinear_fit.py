@@ -3,6 +3,10 @@ independent check of `deno task bench --models cnn-bilinear --batches 200` (no s
 keras_reference.py or the bench; the layers are written out again here).
 
   .venv/bin/python tests/reference/keras_cnn_bilinear_fit.py [--batches 200] [--batch-size 64]
+      [--inter-op-threads N]
+
+`--inter-op-threads 1` runs TensorFlow's ops one at a time, as this project's native backend does
+(0, the default, keeps TensorFlow's own choice).
 
 Prints the trainable parameter count (550,337, as tfjs) and seconds per 60k-image epoch from
 the fit's wall time after one untimed warm-up epoch of 10 batches.
@@ -33,7 +37,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--inter-op-threads", type=int, default=0)
     args = parser.parse_args()
+    if args.inter_op_threads:
+        import tensorflow as tf
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
         keras.Input((28, 28, 1)),
@@ -57,7 +65,8 @@ def main():
     model.fit(x, x, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=False)
     seconds = time.perf_counter() - t0
     per_epoch = seconds / args.batches * 60000 / args.batch_size
-    print(f"keras cnn-bilinear params {params} batches {args.batches} s/epoch {per_epoch:.1f}")
+    print(f"keras cnn-bilinear params {params} batches {args.batches} "
+          f"inter-op {args.inter_op_threads or 'default'} s/epoch {per_epoch:.1f}")
 
 
 if __name__ == "__main__":
