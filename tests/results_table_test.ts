@@ -62,7 +62,7 @@ Deno.test("results table: claims matched across columns, missing ones shown as -
   );
   assert.ok(md.includes("| 03_zero_one | 42 s | 1 pass / 1 differ / 0 n/a | 10 min 05 s |"), md);
   assert.ok(
-    lines.at(-1)!.startsWith("| **all** | **42 s** |  | **10 min 35 s** |  |"),
+    lines.at(-1)!.startsWith("| **sum** | **42 s** |  | **10 min 35 s** |  |"),
     lines.at(-1),
   );
 });
@@ -100,6 +100,9 @@ function columns() {
 Deno.test("results table: the Markdown reads back as the columns it was made from", async () => {
   const md = resultsMarkdown(columns());
   assert.equal(resultsMarkdown(parseResultsMarkdown(md)), md);
+  // Tables written before 2026-12-07 named the sum row "all"; they read back the same.
+  assert.ok(md.includes("| **sum** |"));
+  assert.equal(resultsMarkdown(parseResultsMarkdown(md.replace("| **sum** |", "| **all** |"))), md);
   // Also after deno fmt has aligned the tables (padded cells, longer separators).
   const dir = await Deno.makeTempDir();
   try {
@@ -151,7 +154,7 @@ Deno.test("results table: a fresh directory replaces only the notebooks it holds
   );
   assert.ok(
     lines.some((l) =>
-      l.startsWith("| **all** | **2 min 19 s** |  | **40 min 05 s** |  | **1 min 00 s** |")
+      l.startsWith("| **sum** | **2 min 19 s** |  | **40 min 05 s** |  | **1 min 00 s** |")
     ),
     md,
   );

@@ -118,7 +118,8 @@ export function resultsMarkdown(columns: readonly ResultsColumn[]): string {
     });
     lines.push(`| ${cells.map(cell).join(" | ")} |`);
   }
-  const total = ["**all**", ...totals.flatMap((t) => [`**${duration(t)}**`, ""])];
+  // A sum, not the report's wall time: a report exports each page while the next notebook runs.
+  const total = ["**sum**", ...totals.flatMap((t) => [`**${duration(t)}**`, ""])];
   lines.push(`| ${total.join(" | ")} |`);
   return lines.join("\n") + "\n";
 }
@@ -226,7 +227,7 @@ export function parseResultsMarkdown(markdown: string): ResultsColumn[] {
       });
       return;
     }
-    if (notebook === "**all**") return;
+    if (notebook === "**sum**" || notebook === "**all**") return; // "all": tables before 2026-12-07
     columns.forEach((column, j) => {
       const time = cells[1 + 2 * j];
       if (time === "-") return;
