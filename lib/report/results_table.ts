@@ -19,6 +19,7 @@ import type { ClaimRow, ClaimsRecord } from "./claims.ts";
 import { readClaims } from "./claims.ts";
 import type { NotebookStatus } from "./index_page.ts";
 import { readStatuses } from "./run.ts";
+import { formatDuration } from "./format.ts";
 
 export type { ClaimRow, ClaimsRecord, NotebookStatus };
 
@@ -38,13 +39,6 @@ function cell(text: string): string {
 }
 
 /** Seconds as `42 s` or `3 min 05 s`. */
-function duration(seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds - 60 * m);
-  return `${m} min ${String(s).padStart(2, "0")} s`;
-}
-
 function notebookOf(record: ClaimsRecord): string {
   return (record.notebook ?? record.experimentId).replace(/\.ipynb$/, "");
 }
@@ -111,15 +105,15 @@ export function resultsMarkdown(columns: readonly ResultsColumn[]): string {
       }
       cells.push(
         status.status === "ok"
-          ? duration(status.seconds)
-          : `failed after ${duration(status.seconds)}`,
+          ? formatDuration(status.seconds)
+          : `failed after ${formatDuration(status.seconds)}`,
         `${counts.pass} pass / ${counts.differs} differ / ${counts["n/a"]} n/a`,
       );
     });
     lines.push(`| ${cells.map(cell).join(" | ")} |`);
   }
   // A sum, not the report's wall time: a report exports each page while the next notebook runs.
-  const total = ["**sum**", ...totals.flatMap((t) => [`**${duration(t)}**`, ""])];
+  const total = ["**sum**", ...totals.flatMap((t) => [`**${formatDuration(t)}**`, ""])];
   lines.push(`| ${total.join(" | ")} |`);
   return lines.join("\n") + "\n";
 }

@@ -11,6 +11,7 @@ import { REPO_ROOT } from "./setup.ts";
 import { executeNotebook } from "./execute.ts";
 import type { ConfigValue } from "../experiments/types.ts";
 import { exportHtml } from "./export.ts";
+import { formatDuration } from "./format.ts";
 import { readClaims } from "./claims.ts";
 import { type NotebookStatus, renderIndex } from "./index_page.ts";
 
@@ -321,14 +322,7 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
   if (notebooks.length > 1) {
     const wall = (performance.now() - reportStarted) / 1000;
     const side = jobs > 1 ? `, up to ${jobs} at a time` : "";
-    log(`report: ${notebooks.length} notebooks in ${formatWall(wall)} (wall time${side})`);
+    log(`report: ${notebooks.length} notebooks in ${formatDuration(wall, 1)} (wall time${side})`);
   }
   return { indexPath, results };
-}
-
-/** `83.2` -> `1 min 23 s`; under a minute, seconds with one decimal. */
-function formatWall(seconds: number): string {
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const whole = Math.round(seconds);
-  return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
 }
