@@ -15,7 +15,7 @@ import {
 } from "../lib/report/postprocess.ts";
 import { claimsTableHtml, readClaims, recordClaims } from "../lib/report/claims.ts";
 import { type NotebookStatus, renderIndex } from "../lib/report/index_page.ts";
-import { resolveNotebooks, runReport } from "../lib/report/run.ts";
+import { kernelThreads, longestFirst, resolveNotebooks, runReport } from "../lib/report/run.ts";
 import {
   denoKernelSpec,
   ensureJupyter,
@@ -403,6 +403,22 @@ Deno.test({
   },
 });
 
+Deno.test("kernelThreads: the cores shared among the kernels, an OMP_NUM_THREADS set kept", () => {
+  assert.equal(kernelThreads(1, 2), undefined);
+  assert.equal(kernelThreads(2, 2), "1");
+  assert.equal(kernelThreads(2, 16), "8");
+  assert.equal(kernelThreads(3, 2), "1");
+  assert.equal(kernelThreads(2, 2, { OMP_NUM_THREADS: "2" }), "2");
+  assert.equal(kernelThreads(1, 2, { OMP_NUM_THREADS: "1" }), "1");
+});
+
+Deno.test("longestFirst: notebooks never run first, then the last run's longest", () => {
+  const nbs = ["/n/00_a.ipynb", "/n/01_b.ipynb", "/n/02_c.ipynb", "/n/03_d.ipynb"];
+  const last = new Map([["00_a.ipynb", 20], ["01_b.ipynb", 90], ["03_d.ipynb", 45]]);
+  assert.deepEqual(longestFirst(nbs, last), [2, 1, 3, 0]);
+  assert.deepEqual(longestFirst(nbs, new Map()), [0, 1, 2, 3]);
+});
+
 Deno.test({
   name: "report run with jobs 2 executes two notebooks at the same time, in two kernels",
   sanitizeResources: false,
@@ -415,7 +431,8 @@ Deno.test({
         cells: [{
           cell_type: "code",
           metadata: {},
-          source: 'await new Promise((r) => setTimeout(r, 3000));\n"waited";',
+          source:
+            'await new Promise((r) => setTimeout(r, 3000));\n`threads ${Deno.env.get("OMP_NUM_THREADS")}`;',
           execution_count: null,
           outputs: [],
         }],
@@ -448,7 +465,17 @@ Deno.test({
       };
       const [a, b] = [await span("wait_a.ipynb"), await span("wait_b.ipynb")];
       assert.ok(a[0] < b[1] && b[0] < a[1], `cells did not overlap: ${a} vs ${b}`);
-      assert.match(lines.at(-1) ?? "", /2 notebooks in .* \(wall time, up to 2 at a time\)$/);
+      // Each kernel got its share of the cores as its OpenMP threads.
+      const threads = kernelThreads(2, navigator.hardwareConcurrency, Deno.env.toObject());
+      for (const name of ["wait_a.ipynb", "wait_b.ipynb"]) {
+        const nb = await readNb(path.join(out, "executed", name));
+        const text = JSON.stringify(nb.cells[0].outputs ?? []);
+        assert.ok(text.includes(`threads ${threads}`), `${name}: ${text}`);
+      }
+      assert.match(
+        lines.at(-1) ?? "",
+        /2 notebooks in .* \(wall time, up to 2 at a time, OMP_NUM_THREADS \d+\)$/,
+      );
       await assert.rejects(() => runReport({ notebooks: inputs, outDir: out, jobs: 0 }), /jobs/);
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -48,9 +48,55 @@ export interface ReportOptions {
   echo?: boolean;
   /**
    * Notebooks executed at the same time, each in its own kernel (default 1). Each notebook's
-   * status seconds then include the time it shared the machine.
+   * status seconds then include the time it shared the machine. With more than one, each kernel
+   * gets `OMP_NUM_THREADS` = cores / jobs (see {@link kernelThreads}) and the notebooks that took
+   * longest last time start first (see {@link longestFirst}).
    */
   jobs?: number;
+}
+
+/**
+ * The `OMP_NUM_THREADS` each kernel gets when `jobs` notebooks run at once, or `undefined` to
+ * leave TensorFlow's own choice (all cores).
+ *
+ * Why: TensorFlow's oneDNN kernels use one OpenMP thread per core, so two kernels on two cores
+ * ran four threads and the quick report gained only 7% from `--jobs 2`. Measured on the 2-vCPU
+ * AMD EPYC (lib/bench/README.md, 2026-12-07 fourth session): one thread is 1.1-1.5x slower per
+ * step than two, while two one-thread trainings side by side each keep their one-thread speed.
+ *
+ * @param jobs Notebooks at a time (a positive integer).
+ * @param cores CPU cores of the machine (`navigator.hardwareConcurrency`).
+ * @param env The kernels' environment: an `OMP_NUM_THREADS` already set there is kept.
+ */
+export function kernelThreads(
+  jobs: number,
+  cores: number,
+  env: Record<string, string | undefined> = {},
+): string | undefined {
+  if (env.OMP_NUM_THREADS !== undefined) return env.OMP_NUM_THREADS;
+  if (jobs <= 1) return undefined;
+  return String(Math.max(1, Math.floor(cores / jobs)));
+}
+
+/**
+ * Run order for `jobs` > 1: notebooks without a previous status first (in the given order), then
+ * the rest by their last run's seconds, longest first, so a long notebook does not start last
+ * while the other kernels sit idle.
+ *
+ * @param notebooks Notebook paths in name order.
+ * @param lastSeconds Seconds of each notebook's last run by file name, where known.
+ * @returns Indices into `notebooks`, in the order to start them.
+ */
+export function longestFirst(
+  notebooks: readonly string[],
+  lastSeconds: ReadonlyMap<string, number>,
+): number[] {
+  const known = (i: number) => lastSeconds.get(path.basename(notebooks[i]));
+  return notebooks.map((_, i) => i).sort((a, b) => {
+    const ta = known(a) ?? Infinity;
+    const tb = known(b) ?? Infinity;
+    return ta === tb ? a - b : tb - ta;
+  });
 }
 
 /** Outcome of {@link runReport}. */
@@ -232,6 +278,10 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
   if (jobs > 1 && options.env?.AE_RUN_RECORD) {
     throw new Error("runReport: AE_RUN_RECORD names one file, so it needs jobs = 1");
   }
+  const threads = kernelThreads(jobs, navigator.hardwareConcurrency, {
+    ...Deno.env.toObject(),
+    ...options.env,
+  });
   const results: NotebookStatus[] = [];
   const reportStarted = performance.now();
   // Notebook i's HTML export (a ~5 s nbconvert process on one core) runs while the next notebook
@@ -251,6 +301,7 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
     const run = await executeNotebook(notebookPath, executed, {
       env: {
         ...options.env,
+        ...(threads === undefined ? {} : { OMP_NUM_THREADS: threads }),
         AE_RUN_RECORD: runRecord,
         AE_PROFILE: profile,
         AE_NOTEBOOK: notebook,
@@ -307,11 +358,20 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
       exportFailure ??= e;
     });
   };
-  // `jobs` workers take the notebooks in name order; each runs one notebook at a time.
+  // `jobs` workers take the notebooks in turn (longest first when several run at once); each
+  // runs one notebook at a time.
+  let order = notebooks.map((_, i) => i);
+  if (jobs > 1) {
+    const last = new Map<string, number>();
+    for (const s of await readStatuses(path.join(outDir, "status")).catch(() => [])) {
+      if (s.profile === profile && s.status === "ok") last.set(s.notebook, s.seconds);
+    }
+    order = longestFirst(notebooks, last);
+  }
   let next = 0;
   const worker = async () => {
-    while (next < notebooks.length) {
-      const i = next++;
+    while (next < order.length) {
+      const i = order[next++];
       await runOne(i, notebooks[i]);
     }
   };
@@ -321,7 +381,7 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
   const indexPath = await writeIndex(outDir);
   if (notebooks.length > 1) {
     const wall = (performance.now() - reportStarted) / 1000;
-    const side = jobs > 1 ? `, up to ${jobs} at a time` : "";
+    const side = jobs > 1 ? `, up to ${jobs} at a time, OMP_NUM_THREADS ${threads}` : "";
     log(`report: ${notebooks.length} notebooks in ${formatDuration(wall, 1)} (wall time${side})`);
   }
   return { indexPath, results };
