@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseBenchArgs } from "../lib/bench/bench.ts";
 import {
+  describeTwin,
   formatVsTable,
   MAX_INFERENCE_PASSES,
   median,
@@ -20,6 +21,7 @@ import {
   resolveTwin,
   startReference,
   type TwinFramework,
+  type TwinInfo,
   type VsReport,
 } from "../lib/bench/bench_vs.ts";
 import { countTrainableParams, zoo } from "../lib/models/mod.ts";
@@ -80,6 +82,12 @@ for (const framework of ["keras", "torch"] as TwinFramework[]) {
       assert.equal((one.seconds as number[]).length, 1);
       assert.ok(Number.isFinite(one.last_loss), `last_loss = ${one.last_loss}`);
       await assert.rejects(twin.request({ cmd: "fly" }), /unknown command 'fly'/);
+      if (framework === "keras") {
+        // One inter-op thread, as the native backend's context.
+        const info = await twin.request({ cmd: "info" });
+        assert.equal(info.inter_op_threads, 1);
+        assert.match(describeTwin({ ...info, python_path: "py" } as TwinInfo), /, 1 inter-op,/);
+      }
     } finally {
       await twin.close();
     }

@@ -730,7 +730,10 @@ function table(header: string[], rows: string[][]): string[] {
 export function describeTwin(info: TwinInfo): string {
   const threads = `${info.threads} threads`;
   if (info.framework === "keras") {
-    return `Keras ${info.version} on ${info.backend} (${threads}, ${info.python_path})`;
+    const interOp = info.inter_op_threads === undefined
+      ? ""
+      : `, ${info.inter_op_threads || "default"} inter-op`;
+    return `Keras ${info.version} on ${info.backend} (${threads}${interOp}, ${info.python_path})`;
   }
   const blas = info.blas as { config?: string[]; loaded?: string[] } | undefined;
   const env = info.env as Record<string, string | null> | undefined;

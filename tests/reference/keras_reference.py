@@ -18,7 +18,7 @@ Run with a Python that has `tensorflow-cpu` and `keras` (the project's `.venv`, 
 
   .venv/bin/python tests/reference/keras_reference.py --params
       prints {"model": trainable_params, ...} for every model as one JSON line.
-  .venv/bin/python tests/reference/keras_reference.py --serve [--threads N]
+  .venv/bin/python tests/reference/keras_reference.py --serve [--threads N] [--inter-op-threads M]
       answers one JSON command per stdin line with one JSON line on stdout; the commands are
       those of torch_reference.py (info, setup, train, infer, quit).
 """
@@ -214,10 +214,19 @@ class Session:
         return {"seconds": time.perf_counter() - t0, "checksum": total}
 
 
-def serve(threads):
-    """Command loop, as torch_reference.py's `serve`."""
+def serve(threads, inter_op_threads=1):
+    """Command loop, as torch_reference.py's `serve`.
+
+    One inter-op thread by default, as this project's native backend runs (its context is
+    created with inter_op_parallelism_threads 1): ops one at a time, each with `threads` intra-op
+    threads. The Keras twin measured 65.8 and 75.2 s/epoch so against 67.4 and 97.1 with
+    TensorFlow's default (lib/bench/README.md, "The report's waiting, and Keras's threads").
+    0 keeps TensorFlow's choice.
+    """
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(threads)
+    if inter_op_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
     import keras
     zoo = builders(keras)
     session = Session(keras, zoo)
@@ -234,6 +243,7 @@ def serve(threads):
                 out = {"framework": "keras", "version": keras.__version__,
                        "backend": f"tensorflow {tf.__version__}",
                        "threads": tf.config.threading.get_intra_op_parallelism_threads(),
+                       "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
                        "python": sys.version.split()[0],
                        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)")}
             elif op == "setup":
@@ -254,13 +264,15 @@ def main():
     parser.add_argument("--params", action="store_true", help="print parameter counts as JSON")
     parser.add_argument("--serve", action="store_true", help="answer JSON commands on stdin")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    parser.add_argument("--inter-op-threads", type=int, default=1,
+                        help="TensorFlow inter-op threads (default 1, as the native backend; 0: TensorFlow's choice)")
     args = parser.parse_args()
     if args.params:
         import keras
         zoo = builders(keras)
         print(json.dumps({name: trainable_params(build(keras, zoo, name)[0]) for name in zoo}))
     elif args.serve:
-        serve(args.threads)
+        serve(args.threads, args.inter_op_threads)
     else:
         parser.error("give --params or --serve")
 
