@@ -62,6 +62,10 @@ Deno.test({
     const result = await runReport({
       profile: "smoke",
       outDir,
+      // Two kernels at a time, as `deno task report --jobs 2`: the smoke notebooks are mostly
+      // kernel start-up and imports, and the run also tests that notebooks can share the run
+      // store, data and claims directories.
+      jobs: 2,
       env: { AE_RUNS_DIR: runsDir },
       log: (line) => {
         lines.push(line);

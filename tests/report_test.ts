@@ -362,7 +362,10 @@ Deno.test({
       const secondStarts = lines.findIndex((l) => l.startsWith("[2/2] report_error.ipynb"));
       const firstDone = lines.findIndex((l) => /report_figures.ipynb ok in/.test(l));
       assert.ok(secondStarts >= 0 && firstDone > secondStarts, lines.join("\n"));
-      assert.match(lines.at(-1) ?? "", /^report: 2 notebooks in [\d.]+ s \(wall time\)$/);
+      assert.match(
+        lines.at(-1) ?? "",
+        /^report: 2 notebooks in ([\d.]+ s|\d+ min \d\d s) \(wall time\)$/,
+      );
 
       const index = await Deno.readTextFile(indexPath);
       assert.ok(index.includes('<a href="report_figures.html">report_figures</a>'));
