@@ -15,7 +15,8 @@ export function formatDuration(seconds: number, subMinuteDigits = 0): string {
   if (!Number.isFinite(seconds) || seconds < 0) {
     throw new RangeError(`formatDuration: expected seconds >= 0, got ${seconds}`);
   }
-  if (Number(seconds.toFixed(subMinuteDigits)) < 60) return `${seconds.toFixed(subMinuteDigits)} s`;
+  const underMinute = seconds.toFixed(subMinuteDigits);
+  if (Number(underMinute) < 60) return `${underMinute} s`;
   const whole = Math.round(seconds);
   return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
 }

@@ -38,7 +38,6 @@ function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
 }
 
-/** Seconds as `42 s` or `3 min 05 s`. */
 function notebookOf(record: ClaimsRecord): string {
   return (record.notebook ?? record.experimentId).replace(/\.ipynb$/, "");
 }

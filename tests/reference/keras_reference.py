@@ -219,8 +219,8 @@ def serve(threads, inter_op_threads=1):
 
     One inter-op thread by default, as this project's native backend runs (its context is
     created with inter_op_parallelism_threads 1): ops one at a time, each with `threads` intra-op
-    threads. The Keras twin measured 65.8 and 75.2 s/epoch so against 67.4 and 97.1 with
-    TensorFlow's default (lib/bench/README.md, "The report's waiting, and Keras's threads").
+    threads. The Keras `fit` twin (keras_cnn_bilinear_fit.py) ran cnn-bilinear at 65.8 and 75.2
+    s/epoch so, against 67.4 and 97.1 with TensorFlow's default (lib/bench/README.md, "The report's waiting, and Keras's threads").
     0 keeps TensorFlow's choice.
     """
     import tensorflow as tf
