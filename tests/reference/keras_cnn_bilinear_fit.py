@@ -5,8 +5,8 @@ keras_reference.py or the bench; the layers are written out again here).
   .venv/bin/python tests/reference/keras_cnn_bilinear_fit.py [--batches 200] [--batch-size 64]
       [--inter-op-threads N]
 
-`--inter-op-threads 1` runs TensorFlow's ops one at a time, as this project's native backend does
-(0, the default, keeps TensorFlow's own choice).
+`--inter-op-threads 1`, the default (as keras_reference.py's server), runs TensorFlow's ops one at a
+time, as this project's native backend does; 0 keeps TensorFlow's own choice.
 
 Prints the trainable parameter count (550,337, as tfjs) and seconds per 60k-image epoch from
 the fit's wall time after one untimed warm-up epoch of 10 batches.
@@ -37,7 +37,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--inter-op-threads", type=int, default=0)
+    parser.add_argument("--inter-op-threads", type=int, default=1)
     args = parser.parse_args()
     if args.inter_op_threads:
         import tensorflow as tf
