@@ -125,7 +125,8 @@ Deno.test({
     try {
       const out = path.join(twice.dir, "executed.ipynb");
       const result = await executeNotebook(twice.file, out, {
-        env: { AE_PROFILE: "smoke", AE_RUNS_DIR: runs },
+        // Its claims too go to the temp dir, not to the repository's outputs/.
+        env: { AE_PROFILE: "smoke", AE_RUNS_DIR: runs, AE_CLAIMS_DIR: path.join(runs, "claims") },
       });
       assert.ok(result.ok, result.error?.message);
       const executed: NotebookJson = JSON.parse(await Deno.readTextFile(out));

@@ -13,7 +13,8 @@ import {
   postprocessReport,
   usesPlotly,
 } from "../lib/report/postprocess.ts";
-import { claimsTableHtml, readClaims, recordClaims } from "../lib/report/claims.ts";
+import { claimsDir, claimsTableHtml, readClaims, recordClaims } from "../lib/report/claims.ts";
+import { REPO_ROOT, reportsDirFor } from "../lib/paths.ts";
 import { type NotebookStatus, renderIndex } from "../lib/report/index_page.ts";
 import { kernelThreads, longestFirst, resolveNotebooks, runReport } from "../lib/report/run.ts";
 import {
@@ -176,6 +177,55 @@ Deno.test("renderIndex lists claims per notebook, failed notebooks, and escapes 
   assert.ok(
     claimsTableHtml([{ claim: "c", expected: "e", ours: "o", verdict: "n/a" }]).includes("n/a"),
   );
+});
+
+Deno.test("each profile has its own report directory, and a notebook's claims go to its profile's", () => {
+  const saved = Object.fromEntries(
+    ["AE_REPORTS_DIR", "AE_CLAIMS_DIR", "AE_PROFILE"].map((k) => [k, Deno.env.get(k)]),
+  );
+  try {
+    for (const k of Object.keys(saved)) Deno.env.delete(k);
+    const outputs = path.join(REPO_ROOT, "outputs");
+    assert.equal(reportsDirFor("quick"), path.join(outputs, "reports"));
+    assert.equal(reportsDirFor("full"), path.join(outputs, "reports-full"));
+    assert.equal(claimsDir(), path.join(outputs, "reports", "claims")); // quick by default
+    // A smoke run in JupyterLab or a test no longer replaces the quick report's claims.
+    Deno.env.set("AE_PROFILE", "smoke");
+    assert.equal(claimsDir(), path.join(outputs, "reports-smoke", "claims"));
+    Deno.env.set("AE_PROFILE", "nightly");
+    assert.throws(() => claimsDir(), /unknown profile "nightly"/);
+    Deno.env.set("AE_CLAIMS_DIR", "/tmp/x/claims");
+    assert.equal(claimsDir(), "/tmp/x/claims");
+    Deno.env.set("AE_REPORTS_DIR", "/tmp/r");
+    assert.equal(reportsDirFor("full"), "/tmp/r");
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    }
+  }
+});
+
+Deno.test("renderIndex keeps another profile's claims out of a notebook's row and card", () => {
+  const status: NotebookStatus = {
+    notebook: "03_zero_one.ipynb",
+    source: "/x/03_zero_one.ipynb",
+    status: "ok",
+    profile: "quick",
+    seconds: 30,
+    report: "03_zero_one.html",
+    finishedAt: "",
+  };
+  const html = renderIndex([status], [{
+    experimentId: "zero-one",
+    notebook: "03_zero_one.ipynb",
+    profile: "smoke",
+    rows: [{ claim: "c1", expected: "1", ours: "2", verdict: "pass" }],
+    recordedAt: "",
+  }]);
+  const cards = html.slice(html.indexOf('<div id="cards"'), html.indexOf("<h2>Claims"));
+  assert.match(cards, /0 pass<\/span>/);
+  assert.match(html, /no claims recorded/);
+  assert.match(html, /03_zero_one\.ipynb \(a smoke run, not this report&#39;s\)/);
 });
 
 Deno.test("resolveNotebooks takes names, prefixes and paths, and names what is ambiguous", async () => {

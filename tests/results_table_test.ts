@@ -3,6 +3,7 @@ import * as path from "node:path";
 import {
   mergeResultsColumns,
   parseResultsMarkdown,
+  readResultsColumn,
   resultsMarkdown,
   splitAtResultsMarkers,
 } from "../lib/report/results_table.ts";
@@ -216,6 +217,40 @@ Deno.test("results table CLI: --into updates the table between the markers and k
     assert.equal(bad.code, 1);
     assert.match(new TextDecoder().decode(bad.stderr), /holds no claims\/ or status\/ records/);
     assert.equal(await Deno.readTextFile(readme), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("results table: claims the report's run did not write are refused, naming the file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ae-results-foreign-" });
+  try {
+    await Deno.mkdir(path.join(dir, "claims"), { recursive: true });
+    await Deno.mkdir(path.join(dir, "status"), { recursive: true });
+    await Deno.writeTextFile(
+      path.join(dir, "status", "03_zero_one.ipynb.json"),
+      JSON.stringify(status("03_zero_one.ipynb", 30)),
+    );
+    const write = (r: ClaimsRecord) =>
+      Deno.writeTextFile(path.join(dir, "claims", `${r.experimentId}.json`), JSON.stringify(r));
+    const rows = [{
+      claim: "0/1 separate",
+      expected: ">= 97%",
+      ours: "99%",
+      verdict: "pass" as const,
+    }];
+    // The report's own record (same notebook, same profile) reads.
+    await write({ ...record("zero-one", "03_zero_one.ipynb", rows), profile: "quick" });
+    assert.equal((await readResultsColumn("quick", dir)).claims.length, 1);
+    // A smoke run's record beside the quick report's status: refused.
+    await write({ ...record("zero-one", "03_zero_one.ipynb", rows), profile: "smoke" });
+    await assert.rejects(
+      () => readResultsColumn("quick", dir),
+      /zero-one\.json holds claims of profile smoke, but the report's 03_zero_one\.ipynb ran at quick/,
+    );
+    // A notebook run outside a report (JupyterLab) writes the same file, without a notebook.
+    await write({ ...record("zero-one", "03_zero_one.ipynb", rows), notebook: null });
+    await assert.rejects(() => readResultsColumn("quick", dir), /outside a report run/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,7 +1,7 @@
 /**
  * Claims of the write-ups next to our numbers, recorded by the notebooks themselves: a notebook
- * calls {@link recordClaims} with its rows, which writes `outputs/reports/claims/<id>.json`
- * (atomically: a half-written file is never read) and returns a table the notebook shows. The
+ * calls {@link recordClaims} with its rows, which writes `<report directory>/claims/<id>.json`
+ * (`outputs/reports/claims/` for the `quick` profile; atomically: a half-written file is never read) and returns a table the notebook shows. The
  * report's index page reads these files, so its numbers are exactly the ones the notebook
  * printed.
  *
@@ -11,14 +11,12 @@
  * @module
  */
 import * as path from "node:path";
-import { REPO_ROOT } from "../paths.ts";
+import { reportsDirFor } from "../paths.ts";
+import { resolveProfile } from "../experiments/config.ts";
 import type { ClaimRow } from "../experiments/types.ts";
 import { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from "../display.ts";
 
 export type { ClaimRow };
-
-/** Default directory of claim records. */
-export const DEFAULT_CLAIMS_DIR: string = path.join(REPO_ROOT, "outputs", "reports", "claims");
 
 const VERDICTS: ReadonlySet<string> = new Set(["pass", "differs", "n/a"]);
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -50,14 +48,17 @@ export interface ClaimsTable {
 }
 
 /**
- * Directory claims are written to: env `AE_CLAIMS_DIR` when set, else
- * `outputs/reports/claims` of the repository.
+ * Directory claims are written to: env `AE_CLAIMS_DIR` when set (the report driver sets it), else
+ * `claims/` of the active profile's report directory ({@link reportsDirFor}: `outputs/reports/`
+ * for `quick`, `outputs/reports-smoke/` for a notebook run at `AE_PROFILE=smoke`), so a run at one
+ * profile never replaces the claims of another profile's report.
  *
  * @returns An absolute path.
+ * @throws Error when env `AE_PROFILE` names no profile.
  */
 export function claimsDir(): string {
   const fromEnv = Deno.env.get("AE_CLAIMS_DIR");
-  return fromEnv ? path.resolve(fromEnv) : DEFAULT_CLAIMS_DIR;
+  return fromEnv ? path.resolve(fromEnv) : path.join(reportsDirFor(resolveProfile()), "claims");
 }
 
 function checkRows(experimentId: string, rows: unknown): ClaimRow[] {

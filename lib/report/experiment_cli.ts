@@ -20,7 +20,7 @@ import {
 import { applyOverrides, resolveProfile } from "../experiments/config.ts";
 import type { ConfigValue } from "../experiments/types.ts";
 import type { RunRecord } from "../experiments/runs.ts";
-import { REPO_ROOT } from "../paths.ts";
+import { REPO_ROOT, reportsDirFor } from "../paths.ts";
 import { parametersCellIndex, readNotebookParameters } from "./notebook_params.ts";
 
 const USAGE =
@@ -121,7 +121,7 @@ export async function main(args: string[]): Promise<number> {
     const recordFile = await Deno.makeTempFile({ prefix: "ae-run-", suffix: ".json" });
     try {
       // Imported here so that --list, --show-config and bad arguments do not load Jupyter.
-      const { REPORTS_DIR, runReport } = await import("./run.ts");
+      const { runReport } = await import("./run.ts");
       const { results } = await runReport({
         notebooks: [notebook],
         profile,
@@ -134,7 +134,9 @@ export async function main(args: string[]): Promise<number> {
         },
       });
       const result = results[0];
-      const reportPath = result.report ? path.join(REPORTS_DIR, result.report) : undefined;
+      const reportPath = result.report
+        ? path.join(reportsDirFor(profile), result.report)
+        : undefined;
       if (result.status !== "ok") {
         console.error(
           `error: ${id}: ${result.error}` + (reportPath ? ` (report so far: ${reportPath})` : ""),

@@ -72,7 +72,8 @@ function link(status: NotebookStatus): string {
  * Renders the index page.
  *
  * @param statuses One per notebook (order kept).
- * @param claims All claim records; those whose `notebook` matches no status are listed last.
+ * @param claims All claim records; those that match no status by notebook and profile are
+ *   listed last.
  * @param title Page title.
  * @returns A complete, self-contained HTML page.
  */
@@ -82,9 +83,16 @@ export function renderIndex(
   title = "MNIST autoencoders: claims and our numbers",
 ): string {
   const rows: string[] = [];
+  // A notebook's claims are the records its report run wrote: same notebook, same profile. A
+  // record of another profile (a smoke run in JupyterLab) is listed last, under its profile.
+  const ownOf = (status: NotebookStatus) =>
+    claims.filter((c) =>
+      c.notebook === status.notebook && (c.profile === null || c.profile === status.profile)
+    );
+  const shown = new Set(statuses.flatMap(ownOf));
   const known = new Set(statuses.map((s) => s.notebook));
   for (const status of statuses) {
-    const own = claims.filter((c) => c.notebook === status.notebook);
+    const own = ownOf(status);
     const when = `${status.profile}, ${status.seconds.toFixed(1)} s`;
     if (status.status === "failed") {
       rows.push(
@@ -114,10 +122,18 @@ export function renderIndex(
       }
     }
   }
-  for (const record of claims.filter((c) => c.notebook === null || !known.has(c.notebook))) {
+  for (const record of claims.filter((c) => !shown.has(c))) {
     for (const row of record.rows) {
       rows.push(
-        `<tr><td ${CELL}>${escapeHtml(record.notebook ?? "(outside a report run)")}</td>` +
+        `<tr><td ${CELL}>${
+          escapeHtml(
+            record.notebook === null
+              ? "(outside a report run)"
+              : known.has(record.notebook)
+              ? `${record.notebook} (a ${record.profile} run, not this report's)`
+              : record.notebook,
+          )
+        }</td>` +
           `<td ${CELL}>${escapeHtml(record.experimentId)}</td><td ${CELL}>${
             escapeHtml(row.claim)
           }</td>` +
@@ -129,7 +145,7 @@ export function renderIndex(
   }
   const failed = statuses.filter((s) => s.status === "failed").length;
   const counts = { pass: 0, differs: 0, "n/a": 0 };
-  for (const record of claims) for (const row of record.rows) counts[row.verdict] += 1;
+  for (const record of shown) for (const row of record.rows) counts[row.verdict] += 1;
   const summary =
     `${statuses.length} notebook(s), ${failed} failed; claims: ${counts.pass} pass, ` +
     `${counts.differs} differ, ${counts["n/a"]} n/a`;
@@ -142,7 +158,7 @@ th{background:#f0f0f0}</style></head>
 <body><h1>${escapeHtml(title)}</h1>
 <p id="summary">${escapeHtml(summary)}</p>
 <div id="cards" style="display:flex;flex-wrap:wrap;gap:12px;margin:1em 0 2em">
-${statuses.map((st) => card(st, claims.filter((c) => c.notebook === st.notebook))).join("\n")}
+${statuses.map((st) => card(st, ownOf(st))).join("\n")}
 </div>
 <h2>Claims, by notebook</h2>
 <table id="claims"><thead><tr>${head}</tr></thead><tbody>

@@ -3,8 +3,8 @@
  *
  * Sets up `.venv` (first run only), executes the notebooks (default: all of `notebooks/`, in
  * name order) on the Deno kernel with env `AE_PROFILE=P` (default `quick`), writes
- * `outputs/reports/<notebook>.html` and `outputs/reports/index.html`, and ends with the index's
- * path. `--jobs N` executes up to N notebooks at a time, each in its own kernel (default 1).
+ * `<notebook>.html` and `index.html` into `--out` (default `outputs/reports/` for `quick`,
+ * `outputs/reports-<profile>/` for another profile), and ends with the index's path. `--jobs N` executes up to N notebooks at a time, each in its own kernel (default 1).
  * Exits 1 when a notebook failed (after writing the index), 2 on bad arguments.
  *
  * @module

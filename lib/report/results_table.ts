@@ -123,13 +123,45 @@ export function resultsMarkdown(columns: readonly ResultsColumn[]): string {
  * @param label Column label.
  * @param dir Report directory holding `claims/` and `status/`.
  * @returns The column; missing subdirectories give empty lists.
+ * @throws Error for a claim record the report's run did not write (see checkClaimsMatchReport).
  */
 export async function readResultsColumn(label: string, dir: string): Promise<ResultsColumn> {
-  return {
-    label,
-    claims: await readClaims(path.join(dir, "claims")),
-    statuses: await readStatuses(path.join(dir, "status")),
-  };
+  const claims = await readClaims(path.join(dir, "claims"));
+  const statuses = await readStatuses(path.join(dir, "status"));
+  checkClaimsMatchReport(dir, claims, statuses);
+  return { label, claims, statuses };
+}
+
+/**
+ * Refuses claim records that the report's own run did not write: one recorded outside a report
+ * run (a notebook run in JupyterLab writes the same file name) or at another profile than the
+ * notebook's status says (a `smoke` run's claims beside a `quick` report). Either would put
+ * numbers into the results table that the report's page does not show.
+ *
+ * @throws Error naming the record and the command that writes it again.
+ */
+function checkClaimsMatchReport(
+  dir: string,
+  claims: readonly ClaimsRecord[],
+  statuses: readonly NotebookStatus[],
+): void {
+  for (const record of claims) {
+    const file = path.join(dir, "claims", `${record.experimentId}.json`);
+    if (record.notebook === null) {
+      throw new Error(
+        `${file} was recorded outside a report run (profile ${record.profile ?? "unknown"}); ` +
+          `write it again with deno task report --out ${dir} <notebook>`,
+      );
+    }
+    const status = statuses.find((s) => s.notebook === record.notebook);
+    if (status && record.profile !== null && record.profile !== status.profile) {
+      throw new Error(
+        `${file} holds claims of profile ${record.profile}, but the report's ${record.notebook} ` +
+          `ran at ${status.profile}; write them again with deno task report --profile ` +
+          `${status.profile} --out ${dir} ${record.notebook}`,
+      );
+    }
+  }
 }
 
 /** The cells of one Markdown table line, `\\|` unescaped; null when the line is not a table row. */
@@ -334,7 +366,10 @@ if (import.meta.main) {
   }
   const columns = [];
   for (const { label, dir } of specs) {
-    const column = await readResultsColumn(label, dir);
+    const column = await readResultsColumn(label, dir).catch((e: Error) => {
+      console.error(`results_table: ${e.message}`);
+      Deno.exit(1);
+    });
     if (column.claims.length === 0 && column.statuses.length === 0) {
       console.error(`results_table: ${dir} holds no claims/ or status/ records (label ${label})`);
       Deno.exit(1);

@@ -8,6 +8,7 @@
  */
 import * as path from "node:path";
 import { REPO_ROOT } from "./setup.ts";
+import { reportsDirFor } from "../paths.ts";
 import { executeNotebook } from "./execute.ts";
 import type { ConfigValue } from "../experiments/types.ts";
 import { exportHtml } from "./export.ts";
@@ -18,17 +19,13 @@ import { type NotebookStatus, renderIndex } from "./index_page.ts";
 /** Default directory of the notebooks. */
 export const NOTEBOOKS_DIR: string = path.join(REPO_ROOT, "notebooks");
 
-/** Default directory of the reports: env `AE_REPORTS_DIR`, else `outputs/reports`. */
-export const REPORTS_DIR: string = Deno.env.get("AE_REPORTS_DIR") ??
-  path.join(REPO_ROOT, "outputs", "reports");
-
 /** Options of {@link runReport}. */
 export interface ReportOptions {
   /** Notebooks to run: paths, or names in `notebooksDir` (with or without `.ipynb`, or a unique prefix such as `03`). Default: all, in name order. */
   notebooks?: string[];
   /** Where notebooks are looked up (default `notebooks/`). */
   notebooksDir?: string;
-  /** Output directory (default `outputs/reports/`). */
+  /** Output directory (default: the profile's, {@link reportsDirFor}: `outputs/reports/` for `quick`, `outputs/reports-<profile>/` for another). */
   outDir?: string;
   /** Profile passed as env `AE_PROFILE` (default `quick`). */
   profile?: string;
@@ -266,8 +263,8 @@ export async function writeIndex(outDir: string): Promise<string> {
 export async function runReport(options: ReportOptions = {}): Promise<ReportResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const notebooksDir = path.resolve(options.notebooksDir ?? NOTEBOOKS_DIR);
-  const outDir = path.resolve(options.outDir ?? REPORTS_DIR);
   const profile = options.profile ?? "quick";
+  const outDir = path.resolve(options.outDir ?? reportsDirFor(profile));
   const claimsDir = path.join(outDir, "claims");
   const notebooks = await resolveNotebooks(options.notebooks ?? [], notebooksDir);
   if (notebooks.length === 0) log(`report: no notebooks in ${notebooksDir}`);
