@@ -16,7 +16,13 @@ import {
 import { claimsDir, claimsTableHtml, readClaims, recordClaims } from "../lib/report/claims.ts";
 import { REPO_ROOT, reportsDirFor } from "../lib/paths.ts";
 import { type NotebookStatus, renderIndex } from "../lib/report/index_page.ts";
-import { kernelThreads, longestFirst, resolveNotebooks, runReport } from "../lib/report/run.ts";
+import {
+  defaultJobs,
+  kernelThreads,
+  longestFirst,
+  resolveNotebooks,
+  runReport,
+} from "../lib/report/run.ts";
 import {
   denoKernelSpec,
   ensureJupyter,
@@ -454,6 +460,13 @@ Deno.test({
       await Deno.remove(out, { recursive: true });
     }
   },
+});
+
+Deno.test("defaultJobs: two at a time where there are two cores, one at full or on one core", () => {
+  assert.equal(defaultJobs("quick", 2), 2);
+  assert.equal(defaultJobs("smoke", 16), 2);
+  assert.equal(defaultJobs("quick", 1), 1);
+  assert.equal(defaultJobs("full", 2), 1);
 });
 
 Deno.test("kernelThreads: the cores shared among the kernels, an OMP_NUM_THREADS set kept", () => {

@@ -4,13 +4,15 @@
  * Sets up `.venv` (first run only), executes the notebooks (default: all of `notebooks/`, in
  * name order) on the Deno kernel with env `AE_PROFILE=P` (default `quick`), writes
  * `<notebook>.html` and `index.html` into `--out` (default `outputs/reports/` for `quick`,
- * `outputs/reports-<profile>/` for another profile), and ends with the index's path. `--jobs N` executes up to N notebooks at a time, each in its own kernel (default 1).
+ * `outputs/reports-<profile>/` for another profile), and ends with the index's path. `--jobs N`
+ * executes up to N notebooks at a time, each in its own kernel (default: 2 on a machine with two
+ * or more cores, 1 at `full`; see `defaultJobs`).
  * Exits 1 when a notebook failed (after writing the index), 2 on bad arguments.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { runReport } from "./run.ts";
+import { defaultJobs, runReport } from "./run.ts";
 import { ensureJupyter } from "./setup.ts";
 import { PROFILES } from "../experiments/types.ts";
 
@@ -34,7 +36,7 @@ export async function main(args: string[]): Promise<number> {
         profile: { type: "string", default: "quick" },
         out: { type: "string" },
         timeout: { type: "string" },
-        jobs: { type: "string", default: "1" },
+        jobs: { type: "string" },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -61,7 +63,9 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const jobs = Number(values.jobs);
+  const jobs = values.jobs === undefined
+    ? defaultJobs(values.profile, navigator.hardwareConcurrency)
+    : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) {
     console.error(`report: --jobs must be a positive integer, got '${values.jobs}'`);
     return 2;

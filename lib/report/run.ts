@@ -53,6 +53,26 @@ export interface ReportOptions {
 }
 
 /**
+ * How many notebooks `deno task report` runs at once when `--jobs` is not given: two on a machine
+ * with two or more cores, except at `full`.
+ *
+ * Why: on the 2-vCPU AMD EPYC the quick report took 6 min 28 s at two at a time (one OpenMP
+ * thread per kernel, longest first) against 9 min 42 s one at a time (same session, one run
+ * each; lib/bench/README.md). A notebook's result does not depend on it beyond float rounding: a
+ * run's id does not include the thread count, so `deno task exp` reuses the report's runs. At
+ * `full` the long trainings are arithmetic-bound and already keep both cores busy: write-up 004's
+ * conv denoiser took 340-360 s per epoch with one thread beside another kernel, about twice its
+ * time alone, so two at a time would only make the longest notebook longer.
+ *
+ * @param profile The report's profile.
+ * @param cores CPU cores of the machine (`navigator.hardwareConcurrency`).
+ * @returns 1 or 2.
+ */
+export function defaultJobs(profile: string, cores: number): number {
+  return profile === "full" || cores < 2 ? 1 : 2;
+}
+
+/**
  * The `OMP_NUM_THREADS` each kernel gets when `jobs` notebooks run at once, or `undefined` to
  * leave TensorFlow's own choice (all cores).
  *
