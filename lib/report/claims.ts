@@ -1,9 +1,9 @@
 /**
  * Claims of the write-ups next to our numbers, recorded by the notebooks themselves: a notebook
  * calls {@link recordClaims} with its rows, which writes `<report directory>/claims/<id>.json`
- * (`outputs/reports/claims/` for the `quick` profile; atomically: a half-written file is never read) and returns a table the notebook shows. The
- * report's index page reads these files, so its numbers are exactly the ones the notebook
- * printed.
+ * (`outputs/reports/claims/` for the `quick` profile; atomically: a half-written file is never
+ * read) and returns a table the notebook shows. The report's index page reads these files, so its
+ * numbers are exactly the ones the notebook printed.
  *
  * The driver (`deno task report`) tells the kernel where to write (env `AE_CLAIMS_DIR`) and which
  * notebook is running (env `AE_NOTEBOOK`), so each record knows its notebook.

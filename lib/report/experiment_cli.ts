@@ -20,7 +20,7 @@ import {
 import { applyOverrides, resolveProfile } from "../experiments/config.ts";
 import type { ConfigValue } from "../experiments/types.ts";
 import type { RunRecord } from "../experiments/runs.ts";
-import { REPO_ROOT, reportsDirFor } from "../paths.ts";
+import { REPO_ROOT } from "../paths.ts";
 import { parametersCellIndex, readNotebookParameters } from "./notebook_params.ts";
 
 const USAGE =
@@ -122,7 +122,7 @@ export async function main(args: string[]): Promise<number> {
     try {
       // Imported here so that --list, --show-config and bad arguments do not load Jupyter.
       const { runReport } = await import("./run.ts");
-      const { results } = await runReport({
+      const { indexPath, results } = await runReport({
         notebooks: [notebook],
         profile,
         parameters: changed,
@@ -134,8 +134,9 @@ export async function main(args: string[]): Promise<number> {
         },
       });
       const result = results[0];
+      // The page lies beside the index, in the directory runReport chose for the profile.
       const reportPath = result.report
-        ? path.join(reportsDirFor(profile), result.report)
+        ? path.join(path.dirname(indexPath), result.report)
         : undefined;
       if (result.status !== "ok") {
         console.error(

@@ -69,6 +69,19 @@ function link(status: NotebookStatus): string {
 }
 
 /**
+ * Whether a claim record is the one a notebook's report run wrote: same notebook and, where the
+ * record names one, the same profile. The index page and the README's results table both judge
+ * records by this.
+ *
+ * @param record A claim record of the report directory.
+ * @param status The notebook's status in that directory.
+ */
+export function isOwnRecord(record: ClaimsRecord, status: NotebookStatus): boolean {
+  return record.notebook === status.notebook &&
+    (record.profile === null || record.profile === status.profile);
+}
+
+/**
  * Renders the index page.
  *
  * @param statuses One per notebook (order kept).
@@ -83,12 +96,8 @@ export function renderIndex(
   title = "MNIST autoencoders: claims and our numbers",
 ): string {
   const rows: string[] = [];
-  // A notebook's claims are the records its report run wrote: same notebook, same profile. A
-  // record of another profile (a smoke run in JupyterLab) is listed last, under its profile.
-  const ownOf = (status: NotebookStatus) =>
-    claims.filter((c) =>
-      c.notebook === status.notebook && (c.profile === null || c.profile === status.profile)
-    );
+  // A record of another profile (a smoke run in JupyterLab) is listed last, under its profile.
+  const ownOf = (status: NotebookStatus) => claims.filter((c) => isOwnRecord(c, status));
   const shown = new Set(statuses.flatMap(ownOf));
   const known = new Set(statuses.map((s) => s.notebook));
   for (const status of statuses) {

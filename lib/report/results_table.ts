@@ -17,7 +17,7 @@
 import * as path from "node:path";
 import type { ClaimRow, ClaimsRecord } from "./claims.ts";
 import { readClaims } from "./claims.ts";
-import type { NotebookStatus } from "./index_page.ts";
+import { isOwnRecord, type NotebookStatus } from "./index_page.ts";
 import { readStatuses } from "./run.ts";
 import { formatDuration } from "./format.ts";
 
@@ -154,7 +154,7 @@ function checkClaimsMatchReport(
       );
     }
     const status = statuses.find((s) => s.notebook === record.notebook);
-    if (status && record.profile !== null && record.profile !== status.profile) {
+    if (status && !isOwnRecord(record, status)) {
       throw new Error(
         `${file} holds claims of profile ${record.profile}, but the report's ${record.notebook} ` +
           `ran at ${status.profile}; write them again with deno task report --profile ` +

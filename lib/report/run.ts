@@ -25,7 +25,10 @@ export interface ReportOptions {
   notebooks?: string[];
   /** Where notebooks are looked up (default `notebooks/`). */
   notebooksDir?: string;
-  /** Output directory (default: the profile's, {@link reportsDirFor}: `outputs/reports/` for `quick`, `outputs/reports-<profile>/` for another). */
+  /**
+   * Output directory (default: the profile's, {@link reportsDirFor}: `outputs/reports/` for
+   * `quick`, `outputs/reports-<profile>/` for another).
+   */
   outDir?: string;
   /** Profile passed as env `AE_PROFILE` (default `quick`). */
   profile?: string;
