@@ -12,6 +12,7 @@ import {
   type MnistSet,
   readMnistRaw,
   resolveMnistDir,
+  unitPixels,
 } from "../lib/data/mnist.ts";
 
 await tf.setBackend("cpu");
@@ -246,4 +247,23 @@ Deno.test("MNIST loaders name the IDX files they read, as absolute paths under M
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("unitPixels: x/255 (minus a shift) of all or of chosen images, with clear errors", () => {
+  const pixels = new Uint8Array(3 * 784);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + Math.floor(i / 784)) % 256;
+  const all = unitPixels(pixels);
+  assert.equal(all.length, 3 * 784);
+  for (const i of [0, 1, 783, 784, 2000, 3 * 784 - 1]) {
+    assert.equal(all[i], Math.fround(pixels[i] / 255));
+  }
+  const picked = unitPixels(pixels, [2, 0], 0.5);
+  assert.equal(picked.length, 2 * 784);
+  for (const p of [0, 100, 783]) {
+    assert.equal(picked[p], Math.fround(pixels[2 * 784 + p] / 255 - 0.5));
+    assert.equal(picked[784 + p], Math.fround(pixels[p] / 255 - 0.5));
+  }
+  assert.throws(() => unitPixels(pixels, [3]), /image 3 outside 0\.\.2/);
+  assert.throws(() => unitPixels(pixels, [1.5]), /image 1.5 outside/);
+  assert.throws(() => unitPixels(new Uint8Array(785)), /not whole 784-pixel images/);
 });

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { readMnistRaw } from "../data/mnist.ts";
+import { readMnistRaw, unitPixels } from "../data/mnist.ts";
 import { knnAccuracyLoo, knnClassify, silhouetteScore, trustworthiness } from "../metrics.ts";
 import { exactNeighbours } from "../knn.ts";
 
@@ -31,7 +31,7 @@ if (!(Number.isInteger(n) && n > 1 && n <= 60000 && Number.isInteger(nQueries) &
 }
 const train = await readMnistRaw("train");
 const test = await readMnistRaw("test");
-const points = Float32Array.from(train.pixels.subarray(0, n * 784), (v) => v / 255);
+const points = unitPixels(train.pixels.subarray(0, n * 784));
 const labels = train.labels.subarray(0, n);
 
 const hash = (values: ArrayLike<number>) => {
@@ -43,7 +43,7 @@ const start = performance.now();
 let answer: string;
 let multiplyAdds = (n * n * 784) / 2;
 if (mode === "cross") {
-  const queries = Float32Array.from(test.pixels.subarray(0, nQueries * 784), (v) => v / 255);
+  const queries = unitPixels(test.pixels.subarray(0, nQueries * 784));
   const predicted = knnClassify(points, labels, queries, nQueries, 5);
   let correct = 0;
   for (let i = 0; i < nQueries; i++) if (predicted[i] === test.labels[i]) correct++;

@@ -32,7 +32,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BackendName, setupBackend } from "../backend.ts";
-import { MNIST_FILES, MNIST_PIXELS, resolveMnistDir } from "../data/mnist.ts";
+import { MNIST_FILES, MNIST_PIXELS, resolveMnistDir, unitPixels } from "../data/mnist.ts";
 import { readIdxImages } from "../data/idx.ts";
 import { createOptimizer, createTrainingStepper, lossFunction } from "../train.ts";
 import { warmupSteps } from "../kernels/compiled_step.ts";
@@ -447,7 +447,7 @@ function tfjsTrainer(
   const shape = [batchSize, ...inputShapeOf(model.inputKind)];
   const size = batchSize * MNIST_PIXELS;
   const batches = Array.from({ length: pool }, (_, i) => {
-    const values = Float32Array.from(pixels.subarray(i * size, (i + 1) * size), (v) => v / 255);
+    const values = unitPixels(pixels.subarray(i * size, (i + 1) * size));
     return tf.tensor(values, shape);
   });
   const optimizer = createOptimizer("adam", 1e-3); // what the trainer uses on this backend
