@@ -11,7 +11,7 @@ import {
 } from "../lib/pca.ts";
 import { knnAccuracy, trustworthiness } from "../lib/metrics.ts";
 import { mulberry32 } from "../lib/random.ts";
-import { readMnistRaw } from "../lib/data/mnist.ts";
+import { readMnistRaw, unitPixels } from "../lib/data/mnist.ts";
 
 await tf.setBackend("cpu");
 
@@ -143,8 +143,8 @@ Deno.test("PCA of data on a plane: exact reconstruction at d = 2, codes carry th
 Deno.test("MNIST: PCA fitted on the 60k train images reproduces SPEC's test MSE table", async () => {
   const train = await readMnistRaw("train");
   const test = await readMnistRaw("test");
-  const trainX = Float32Array.from(train.pixels, (v) => v / 255);
-  const testX = Float32Array.from(test.pixels, (v) => v / 255);
+  const trainX = unitPixels(train.pixels);
+  const testX = unitPixels(test.pixels);
   const started = performance.now();
   const model = fitPca(trainX, train.count, 784, 64);
   const fitMs = performance.now() - started;
