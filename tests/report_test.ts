@@ -153,6 +153,16 @@ Deno.test("renderIndex lists claims per notebook, failed notebooks, and escapes 
       thumbnail: "data:image/png;base64,iVBORw0KGgo=",
     },
     {
+      notebook: "03_c.ipynb",
+      source: "/x/03_c.ipynb",
+      status: "ok",
+      profile: "quick",
+      seconds: 5,
+      finishedAt: "",
+      backend: "tfjs-node",
+      ompNumThreads: "1",
+    },
+    {
       notebook: "02_b.ipynb",
       source: "/x/02_b.ipynb",
       status: "failed",
@@ -172,13 +182,14 @@ Deno.test("renderIndex lists claims per notebook, failed notebooks, and escapes 
   assert.ok(html.includes('<a href="01_a.html">01_a</a>'));
   assert.ok(html.includes("TypeError: &lt;bad&gt;"));
   assert.match(html, /notebook failed/);
-  assert.match(html, /2 notebook\(s\), 1 failed; claims: 0 pass, 1 differ/);
+  assert.match(html, /3 notebook\(s\), 1 failed; claims: 0 pass, 1 differ/);
   // The dashboard: a card per notebook with its thumbnail, verdict counts, time and backend.
   const cards = html.slice(html.indexOf('<div id="cards"'), html.indexOf("<h2>Claims"));
-  assert.equal(cards.match(/class="card"/g)?.length, 2);
+  assert.equal(cards.match(/class="card"/g)?.length, 3);
   assert.ok(cards.includes('src="data:image/png;base64,iVBORw0KGgo="'));
   assert.match(cards, /0 pass<\/span> <span[^>]*>1 differ<\/span> <span[^>]*>0 n\/a/);
   assert.match(cards, /3 s, tfjs-node, profile quick/);
+  assert.match(cards, /5 s, tfjs-node \(OMP_NUM_THREADS 1\), profile quick/);
   assert.match(cards, /no figure[\s\S]*failed/);
   assert.ok(
     claimsTableHtml([{ claim: "c", expected: "e", ours: "o", verdict: "n/a" }]).includes("n/a"),

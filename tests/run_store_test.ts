@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
-import { openRun, type RunRecord } from "../lib/experiments/runs.ts";
+import { loadRun, openRun, type RunRecord } from "../lib/experiments/runs.ts";
 import { modelFingerprint } from "../lib/models/summary.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -238,6 +238,54 @@ Deno.test("an outputs directory that cannot be written is a clear error, no run 
     );
   } finally {
     await Deno.chmod(root, 0o755);
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a run records the OMP_NUM_THREADS it trained with, outside its id", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ae-store-" });
+  const saved = Deno.env.get("OMP_NUM_THREADS");
+  try {
+    const open = () =>
+      openRun({
+        experiment: "threads",
+        profile: "smoke",
+        config: { epochs: 1 },
+        data: [],
+        models: { m: tinyModel(4, 1) },
+        runsRoot: path.join(root, "runs"),
+        quiet: true,
+      });
+    Deno.env.set("OMP_NUM_THREADS", "1");
+    const record = await (await open()).finish({ metrics: {}, claims: [] });
+    assert.equal(record.ompNumThreads, "1");
+    assert.equal((await loadRun(record.dir)).ompNumThreads, "1");
+    // Another thread count is the same run (deno task exp reuses the report's), still saying "1".
+    Deno.env.delete("OMP_NUM_THREADS");
+    const again = await open();
+    assert.equal(again.reused, true);
+    assert.equal(again.runId, record.runId);
+    assert.equal((await loadRun(record.dir)).ompNumThreads, "1");
+    // Unset: null (TensorFlow's choice, all cores); a record written before the field: null.
+    const other = await openRun({
+      experiment: "threads-unset",
+      profile: "smoke",
+      config: {},
+      data: [],
+      models: {},
+      runsRoot: path.join(root, "runs"),
+      quiet: true,
+    });
+    const unset = await other.finish({ metrics: {}, claims: [] });
+    assert.equal(unset.ompNumThreads, null);
+    const configFile = path.join(unset.dir, "config.json");
+    const config = JSON.parse(await Deno.readTextFile(configFile));
+    delete config.ompNumThreads;
+    await Deno.writeTextFile(configFile, JSON.stringify(config));
+    assert.equal((await loadRun(unset.dir)).ompNumThreads, null);
+  } finally {
+    if (saved === undefined) Deno.env.delete("OMP_NUM_THREADS");
+    else Deno.env.set("OMP_NUM_THREADS", saved);
     await Deno.remove(root, { recursive: true });
   }
 });

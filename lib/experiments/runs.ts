@@ -57,6 +57,12 @@ export interface RunRecord {
   codeVersion: string;
   /** Compute backend the run trained on (e.g. `tfjs-node`, `wasm`). */
   backend: string;
+  /**
+   * `OMP_NUM_THREADS` the run trained with (the threads of TensorFlow's oneDNN kernels), or null
+   * when unset (TensorFlow's choice: all cores). Not part of the run id, so `deno task exp` reuses
+   * the report's runs; recorded because fewer threads round sums differently.
+   */
+  ompNumThreads: string | null;
   /** ISO time the run finished. */
   finishedAt: string;
 }
@@ -467,6 +473,9 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
     models[safeName(name)] = modelFingerprint(model);
   }
   const identity: RunIdentity = { codeVersion: code, backend, data, models };
+  // Recorded beside the identity, not in it (see RunRecord.ompNumThreads); a continued run
+  // records the threads of its last part.
+  const ompNumThreads = Deno.env.get("OMP_NUM_THREADS") ?? null;
   const runId = sha256HexSync(canonicalJson({
     experiment: expId,
     config: options.config,
@@ -540,7 +549,13 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
     await writeFileAtomic(
       path.join(partial, "config.json"),
       JSON.stringify(
-        { experiment: expId, profile: options.profile, config: options.config, ...identity },
+        {
+          experiment: expId,
+          profile: options.profile,
+          config: options.config,
+          ...identity,
+          ompNumThreads,
+        },
         null,
         2,
       ),
@@ -594,6 +609,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
             reused: false,
             codeVersion: code,
             backend,
+            ompNumThreads,
             finishedAt,
           };
           log(`${what}: finished in ${seconds.toFixed(1)} s -> ${finalDir}`);
@@ -717,6 +733,7 @@ export async function loadRun(dir: string): Promise<RunRecord> {
     reused: false,
     codeVersion: cfg.codeVersion,
     backend: cfg.backend ?? "unknown",
+    ompNumThreads: cfg.ompNumThreads ?? null, // runs recorded before 2026-12-08 have none
     finishedAt: m.finishedAt,
   };
 }

@@ -44,6 +44,7 @@ function printRecord(record: RunRecord, report: string | undefined, json: boolea
         profile: record.profile,
         reused: record.reused,
         backend: record.backend,
+        ompNumThreads: record.ompNumThreads,
         seconds: record.seconds,
         config: record.config,
         metrics: record.metrics,
@@ -57,7 +58,9 @@ function printRecord(record: RunRecord, report: string | undefined, json: boolea
   console.log(
     `${record.experiment}: ${record.reused ? "reused" : "finished"} in ${
       record.seconds.toFixed(1)
-    } s on ${record.backend}\n  run:    ${record.dir}` + (report ? `\n  report: ${report}` : ""),
+    } s on ${record.backend}${
+      record.ompNumThreads === null ? "" : `, OMP_NUM_THREADS ${record.ompNumThreads}`
+    }\n  run:    ${record.dir}` + (report ? `\n  report: ${report}` : ""),
   );
   for (const c of record.claims) {
     console.log(`  [${c.verdict}] ${c.claim}: expected ${c.expected}; ours ${c.ours}`);

@@ -31,6 +31,8 @@ export interface NotebookStatus {
   finishedAt: string;
   /** Compute backend the notebook's run trained on (from its run record), when known. */
   backend?: string;
+  /** `OMP_NUM_THREADS` its run trained with (from its run record), when it was set. */
+  ompNumThreads?: string;
   /** A small `data:image/png` URI of the notebook's main figure (its first image), when any. */
   thumbnail?: string;
 }
@@ -50,7 +52,10 @@ function card(status: NotebookStatus, own: readonly ClaimsRecord[]): string {
       `<span style="${VERDICT_STYLE["n/a"]}">${counts["n/a"]} n/a</span>`;
   const inner = `<div class="thumb">${img}</div><h3 style="margin:.4em 0">${name}</h3>` +
     `<div class="verdicts">${verdicts}</div><div class="meta" style="color:#555">` +
-    `${status.seconds.toFixed(0)} s, ${escapeHtml(status.backend ?? "backend unknown")}, ` +
+    `${status.seconds.toFixed(0)} s, ${escapeHtml(status.backend ?? "backend unknown")}` +
+    (status.ompNumThreads === undefined
+      ? ", "
+      : ` (OMP_NUM_THREADS ${escapeHtml(status.ompNumThreads)}), `) +
     `profile ${escapeHtml(status.profile)}</div>`;
   const body = status.report
     ? `<a href="${

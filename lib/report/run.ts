@@ -218,10 +218,13 @@ const MAX_THUMBNAIL_CHARS = 400_000;
 async function runFacts(
   executed: string,
   runRecord: string,
-): Promise<{ backend?: string; thumbnail?: string }> {
+): Promise<{ backend?: string; ompNumThreads?: string; thumbnail?: string }> {
   let backend: string | undefined;
+  let ompNumThreads: string | undefined;
   try {
-    backend = JSON.parse(await Deno.readTextFile(runRecord)).backend;
+    const record = JSON.parse(await Deno.readTextFile(runRecord));
+    backend = record.backend;
+    ompNumThreads = record.ompNumThreads ?? undefined;
   } catch {
     backend = undefined; // the notebook failed before finishing its run
   }
@@ -245,7 +248,7 @@ async function runFacts(
   } catch {
     thumbnail = undefined;
   }
-  return { backend, thumbnail };
+  return { backend, ompNumThreads, thumbnail };
 }
 
 /** Removes the claim records a notebook wrote in an earlier run (they would be stale). */
@@ -347,10 +350,11 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
           error = error ?? `export failed: ${(e as Error).message}`;
         }
       }
-      const { backend, thumbnail } = await runFacts(executed, runRecord);
+      const { backend, ompNumThreads, thumbnail } = await runFacts(executed, runRecord);
       if (runRecord !== options.env?.AE_RUN_RECORD) await Deno.remove(runRecord).catch(() => {});
       const status: NotebookStatus = {
         backend,
+        ompNumThreads,
         thumbnail,
         notebook,
         source: notebookPath,
