@@ -20,9 +20,11 @@ import {
   defaultJobs,
   kernelThreads,
   longestFirst,
+  progressLine,
   resolveNotebooks,
   runReport,
 } from "../lib/report/run.ts";
+import { main as reportMain } from "../lib/report/main.ts";
 import {
   denoKernelSpec,
   ensureJupyter,
@@ -30,7 +32,7 @@ import {
   KERNEL_DENO,
   REPO_ROOT as ROOT_FOR_KERNEL,
 } from "../lib/report/setup.ts";
-import { executeNotebook } from "../lib/report/execute.ts";
+import { executeNotebook, type ExecuteProgress } from "../lib/report/execute.ts";
 import { dumpDom, ensureChromium, screenshot } from "../lib/report/chromium.ts";
 import { JUPYTER_DISPLAY } from "../lib/display.ts";
 
@@ -298,6 +300,70 @@ Deno.test("ensureJupyter installs once, then returns fast with the Deno kernel i
   const version = await new Deno.Command(KERNEL_DENO, { args: ["--version"], stdout: "piped" })
     .output();
   assert.match(new TextDecoder().decode(version.stdout), new RegExp(`deno ${Deno.version.deno}`));
+});
+
+Deno.test("progress line: the notebook's time so far, its running cell and the cell's last text", async () => {
+  const progress: ExecuteProgress = {
+    cell: 10,
+    cells: 18,
+    firstLine:
+      "const run = await openRun({ experiment: 'dense-denoising', profile, config, data });",
+    cellStartedAt: "2026-12-08T02:00:00Z",
+    text: "conv-denoise 34% 9/30 epochs  loss 0.0712",
+  };
+  assert.equal(
+    progressLine("08_dense_denoising.ipynb", 754, progress),
+    "    08_dense_denoising.ipynb: 12 min 34 s so far, cell 10/18 " +
+      "(const run = await openRun({ experiment: ): conv-denoise 34% 9/30 epochs  loss 0.0712",
+  );
+  assert.equal(
+    progressLine("a.ipynb", 5, { ...progress, text: null }),
+    "    a.ipynb: 5 s so far, cell 10/18 (const run = await openRun({ experiment: )",
+  );
+  // A bad --progress is refused before anything is set up or run.
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (line: string) => errors.push(line);
+  try {
+    assert.equal(await reportMain(["--progress=-1"]), 2);
+    assert.equal(await reportMain(["--progress", "often"]), 2);
+  } finally {
+    console.error = original;
+  }
+  assert.match(
+    errors.join("\n"),
+    /--progress must be 0 \(none\) or a positive number of seconds, got '-1'/,
+  );
+});
+
+Deno.test({
+  name: "executor reports the running cell and its last line of text while a notebook runs",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ae-exec-" });
+    try {
+      const seen: ExecuteProgress[] = [];
+      const result = await executeNotebook(
+        path.join(FIXTURES, "report_progress.ipynb"),
+        path.join(dir, "progress.ipynb"),
+        { onProgress: (p) => seen.push(p), progressSeconds: 0.2 },
+      );
+      assert.ok(result.ok, result.error?.message);
+      // Null until the cell shows text; then the display updated in place, moving on as it runs.
+      const steps = seen.filter((p) => p.cell === 2 && p.text !== null).map((p) => p.text!);
+      assert.ok(steps.length >= 2, JSON.stringify(seen));
+      for (const text of steps) assert.match(text, /^step [0-6]\/6$/);
+      const numbers = steps.map((t) => Number(t.split(" ")[1].split("/")[0]));
+      assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b), "steps only go forward");
+      assert.ok(numbers.at(-1)! > numbers[0], JSON.stringify(steps));
+      const first = seen.find((p) => p.cell === 2)!;
+      assert.equal(first.cells, 3);
+      assert.match(first.firstLine, /^\/\/ Six steps/);
+      assert.ok(!Number.isNaN(Date.parse(first.cellStartedAt)));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test({

@@ -36,6 +36,28 @@ export interface ExecuteOptions {
   parameters?: Record<string, ConfigValue>;
   /** Print each cell's first line and its text output to stdout while it runs (the CLI's progress). */
   echo?: boolean;
+  /**
+   * Called every `progressSeconds` while the notebook runs, with the running cell and the last
+   * line of text it showed (a trainer's progress bar, an epoch line), once the kernel has started
+   * a cell and whenever that changed since the last call.
+   */
+  onProgress?: (progress: ExecuteProgress) => void;
+  /** Seconds between {@link ExecuteOptions.onProgress} calls (default 60). */
+  progressSeconds?: number;
+}
+
+/** Where a running notebook is, as {@link ExecuteOptions.onProgress} gets it. */
+export interface ExecuteProgress {
+  /** 1-based number of the running cell, counting every cell (markdown too). */
+  cell: number;
+  /** Number of cells in the notebook. */
+  cells: number;
+  /** First non-empty source line of the running cell. */
+  firstLine: string;
+  /** ISO time the cell started. */
+  cellStartedAt: string;
+  /** Last non-empty line of text the cell has shown so far (stream or display), or null. */
+  text: string | null;
 }
 
 /** Why a notebook failed. */
@@ -87,6 +109,38 @@ function describe(error: Omit<ExecuteError, "message"> & { message?: string }): 
 }
 
 /**
+ * Reads the executor's progress file every `seconds` and passes it on when it changed; the file
+ * is replaced atomically by the executor, so a read sees a whole state or none.
+ *
+ * @returns A function that stops the polling.
+ */
+function pollProgress(
+  file: string,
+  onProgress: (progress: ExecuteProgress) => void,
+  seconds: number,
+): () => void {
+  let last = "";
+  const timer = setInterval(async () => {
+    let state: ExecuteProgress;
+    try {
+      state = JSON.parse(await Deno.readTextFile(file));
+    } catch {
+      return; // no cell started yet (an error here would end the process: this is a timer)
+    }
+    const { cell, cells, firstLine, cellStartedAt, text: shown } = state;
+    const key = JSON.stringify([cell, shown]);
+    if (key === last) return;
+    last = key;
+    try {
+      onProgress({ cell, cells, firstLine, cellStartedAt, text: shown });
+    } catch (e) {
+      console.error(`executeNotebook: the progress callback failed: ${(e as Error).message}`);
+    }
+  }, Math.max(0.05, seconds) * 1000);
+  return () => clearInterval(timer);
+}
+
+/**
  * Executes a notebook cell by cell on the Deno kernel (setting up `.venv` first if needed).
  *
  * @param input The `.ipynb` to run (read only).
@@ -129,6 +183,12 @@ export async function executeNotebook(
   if (options.stopAtIdle) args.push("--stop-at-idle");
   if (options.verbose) args.push("--verbose");
   if (options.echo) args.push("--echo");
+  const progressJson = options.onProgress ? `${errorJson}.progress.json` : null;
+  const progressSeconds = options.progressSeconds ?? 60;
+  if (progressJson) {
+    // Writing the file more often than it is read would be wasted.
+    args.push("--progress", progressJson, "--progress-every", String(Math.min(2, progressSeconds)));
+  }
   const started = performance.now();
   const child = new Deno.Command(python, {
     args,
@@ -136,13 +196,21 @@ export async function executeNotebook(
     stdout: "inherit",
     stderr: "piped",
   }).spawn();
+  const stopProgress = progressJson && options.onProgress
+    ? pollProgress(progressJson, options.onProgress, progressSeconds)
+    : () => {};
   // Stream stderr through when verbose, and keep it for the result either way.
   const chunks: Uint8Array[] = [];
-  for await (const chunk of child.stderr) {
-    chunks.push(chunk);
-    if (options.verbose) await Deno.stderr.write(chunk);
+  let status: Deno.CommandStatus;
+  try {
+    for await (const chunk of child.stderr) {
+      chunks.push(chunk);
+      if (options.verbose) await Deno.stderr.write(chunk);
+    }
+    status = await child.status;
+  } finally {
+    stopProgress();
   }
-  const status = await child.status;
   const seconds = (performance.now() - started) / 1000;
   const stderr = new TextDecoder().decode(concatBytes(chunks));
   let errorText = "";
@@ -150,6 +218,7 @@ export async function executeNotebook(
     errorText = await Deno.readTextFile(errorJson);
   } finally {
     await Deno.remove(errorJson).catch(() => {});
+    if (progressJson) await Deno.remove(progressJson).catch(() => {});
     if (injected) await Deno.remove(injected).catch(() => {});
   }
   if (status.success) return { ok: true, seconds, output, stderr };

@@ -17,8 +17,12 @@ the tests can show the difference.
 Usage:
   python execute_notebook.py INPUT.ipynb OUTPUT.ipynb [--kernel deno] [--cwd DIR]
       [--timeout SECONDS] [--quiet SECONDS] [--drain SECONDS] [--startup-timeout SECONDS]
-      [--stop-at-idle]
-      [--error-json FILE]
+      [--stop-at-idle] [--error-json FILE] [--progress FILE] [--progress-every SECONDS]
+
+`--progress FILE` keeps a small JSON file up to date (at most every `--progress-every` seconds, 2
+by default; replaced atomically) with the running cell and the last line of text it showed - a
+trainer's progress bar, an epoch line - so the report can say how far a notebook that runs for an
+hour has got.
 
 The kernel inherits this process's environment (so AE_PROFILE etc. reach the notebook).
 Cells are numbered from 1 in messages, counting every cell (markdown too), as a reader counts them.
@@ -69,6 +73,7 @@ class OutputCollector:
         self.displays = {}  # display_id -> list of (cell index, output dict)
         self.clear_pending = {}  # cell index -> True when clear_output(wait=True) is pending
         self.echo = False  # print the cells' stdout/stderr text as it arrives
+        self.latest_text = {}  # cell index -> last non-empty line of text it showed
 
     def register(self, msg_id, index):
         self.cell_of_msg[msg_id] = index
@@ -91,6 +96,11 @@ class OutputCollector:
             return
         outputs.append(output)
 
+    def _note_text(self, index, text, first=False):
+        lines = [line for line in str(text).splitlines() if line.strip()]
+        if lines:
+            self.latest_text[index] = lines[0 if first else -1].strip()[:300]
+
     def handle(self, msg, only_index=None):
         """Applies one iopub message. Returns the cell index it belonged to, or None."""
         parent = msg.get("parent_header", {}).get("msg_id")
@@ -99,6 +109,15 @@ class OutputCollector:
             return None
         kind = msg["msg_type"]
         content = msg["content"]
+        if kind == "stream":
+            self._note_text(index, content.get("text", ""))
+        elif kind in ("display_data", "execute_result", "update_display_data"):
+            plain = (content.get("data") or {}).get("text/plain")
+            if plain:
+                # A display's first line is its headline (lib/progress.ts puts the bar, counts
+                # and ETA there, its epoch log below); a stream's newest line is its last.
+                text = "".join(plain) if isinstance(plain, list) else plain
+                self._note_text(index, text, first=True)
         if kind == "execute_input":
             self.cells[index].execution_count = content.get("execution_count")
         elif kind == "stream":
@@ -152,10 +171,12 @@ class OutputCollector:
         return index
 
 
-def run_cell(kc, km, collector, index, cell, args):
+def run_cell(kc, km, collector, index, cell, args, progress=None):
     """Executes one cell; returns its execute_reply content."""
     msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False, stop_on_error=True)
     collector.register(msg_id, index)
+    if progress:
+        progress.start(index)
     started = time.monotonic()
     last_message = started
     idle = False
@@ -193,12 +214,51 @@ def run_cell(kc, km, collector, index, cell, args):
             belongs = collector.handle(msg)
         if belongs is not None:
             last_message = time.monotonic()
+            if progress and belongs == index:
+                progress.update(collector)
         if (
             belongs == index
             and msg["msg_type"] == "status"
             and msg["content"].get("execution_state") == "idle"
         ):
             idle = True
+
+
+class ProgressFile:
+    """The running cell and its last line of text, as JSON in a file (see --progress)."""
+
+    def __init__(self, path, cells, every=2.0):
+        self.path = path
+        self.cells = cells
+        self.every = every
+        self.index = None
+        self.started_at = None
+        self.written = 0.0
+
+    def start(self, index):
+        self.index = index
+        self.started_at = now_iso()
+        self.update(None, force=True)
+
+    def update(self, collector, force=False):
+        if not self.path or self.index is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.written < self.every:
+            return
+        self.written = now
+        state = {
+            "cell": self.index + 1,
+            "cells": len(self.cells),
+            "firstLine": first_line_of(self.cells[self.index].source),
+            "cellStartedAt": self.started_at,
+            "text": collector.latest_text.get(self.index) if collector else None,
+            "updatedAt": now_iso(),
+        }
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+        os.replace(tmp, self.path)
 
 
 def drain(kc, collector, seconds):
@@ -230,6 +290,7 @@ def execute(args):
     code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     collector = OutputCollector(nb.cells)
     collector.echo = args.echo
+    progress = ProgressFile(args.progress, nb.cells, args.progress_every) if args.progress else None
     km = KernelManager(kernel_name=args.kernel)
     km.start_kernel(cwd=args.cwd or os.path.dirname(os.path.abspath(args.input)), env=dict(os.environ))
     kc = km.client()
@@ -245,7 +306,7 @@ def execute(args):
             if args.echo:
                 print(f"[cell {index + 1}/{len(nb.cells)}] {first_line_of(cell.source)}", flush=True)
             started_at = now_iso()
-            reply = run_cell(kc, km, collector, index, cell, args)
+            reply = run_cell(kc, km, collector, index, cell, args, progress)
             # nbclient's timing keys: JupyterLab shows them ("Record timing") and a reader of
             # the executed notebook sees which cell took how long.
             cell.metadata["execution"] = {
@@ -303,6 +364,8 @@ def main(argv=None):
     parser.add_argument("--stop-at-idle", action="store_true", help="naive mode (for tests)")
     parser.add_argument("--error-json", default=None, help="write the failure as JSON here")
     parser.add_argument("--verbose", action="store_true", help="print each cell's time")
+    parser.add_argument("--progress", default=None, help="keep the running cell and its last text line here (JSON)")
+    parser.add_argument("--progress-every", type=float, default=2.0, help="seconds between writes of --progress (default 2)")
     parser.add_argument("--echo", action="store_true", help="print each cell's first line and its text output to stdout as it runs")
     args = parser.parse_args(argv)
     if args.input == args.output:

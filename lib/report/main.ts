@@ -1,12 +1,14 @@
 /**
- * `deno task report [--profile P] [--out DIR] [--timeout S] [--jobs N] [--verbose] [notebook ...]`
+ * `deno task report [--profile P] [--out DIR] [--timeout S] [--jobs N] [--progress S] [--verbose]
+ * [notebook ...]`
  *
  * Sets up `.venv` (first run only), executes the notebooks (default: all of `notebooks/`, in
  * name order) on the Deno kernel with env `AE_PROFILE=P` (default `quick`), writes
  * `<notebook>.html` and `index.html` into `--out` (default `outputs/reports/` for `quick`,
  * `outputs/reports-<profile>/` for another profile), and ends with the index's path. `--jobs N`
  * executes up to N notebooks at a time, each in its own kernel (default: 2 on a machine with two
- * or more cores, 1 at `full`; see `defaultJobs`).
+ * or more cores, 1 at `full`; see `defaultJobs`). `--progress S` prints each running notebook's
+ * running cell and its last line of text every S seconds (default 60, 0: never).
  * Exits 1 when a notebook failed (after writing the index), 2 on bad arguments.
  *
  * @module
@@ -17,7 +19,7 @@ import { ensureJupyter } from "./setup.ts";
 import { PROFILES } from "../experiments/types.ts";
 
 const USAGE = `usage: deno task report [--profile smoke|quick|full] [--out DIR] [--timeout SECONDS]
-                        [--jobs N] [--verbose] [notebook ...]
+                        [--jobs N] [--progress SECONDS] [--verbose] [notebook ...]
   notebook: a path, a name in notebooks/ (with or without .ipynb) or a unique prefix (e.g. 03)`;
 
 /**
@@ -37,6 +39,7 @@ export async function main(args: string[]): Promise<number> {
         out: { type: "string" },
         timeout: { type: "string" },
         jobs: { type: "string" },
+        progress: { type: "string" },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -70,6 +73,13 @@ export async function main(args: string[]): Promise<number> {
     console.error(`report: --jobs must be a positive integer, got '${values.jobs}'`);
     return 2;
   }
+  const progress = values.progress === undefined ? 60 : Number(values.progress);
+  if (!(progress >= 0)) {
+    console.error(
+      `report: --progress must be 0 (none) or a positive number of seconds, got '${values.progress}'`,
+    );
+    return 2;
+  }
   const setupStart = performance.now();
   await ensureJupyter();
   console.log(`set-up ready in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
@@ -81,6 +91,7 @@ export async function main(args: string[]): Promise<number> {
       outDir: values.out,
       timeoutSeconds: timeout,
       jobs,
+      progressSeconds: progress,
       verbose: values.verbose,
     });
   } catch (e) {

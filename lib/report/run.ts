@@ -9,7 +9,7 @@
 import * as path from "node:path";
 import { REPO_ROOT } from "./setup.ts";
 import { reportsDirFor } from "../paths.ts";
-import { executeNotebook } from "./execute.ts";
+import { executeNotebook, type ExecuteProgress } from "./execute.ts";
 import type { ConfigValue } from "../experiments/types.ts";
 import { exportHtml } from "./export.ts";
 import { formatDuration } from "./format.ts";
@@ -53,6 +53,25 @@ export interface ReportOptions {
    * longest last time start first (see {@link longestFirst}).
    */
   jobs?: number;
+  /**
+   * Seconds between progress lines of a running notebook (default 60; 0: none): its time so far,
+   * the running cell and the last line of text that cell showed (the trainer's progress bar), so
+   * an hour-long notebook of the `full` report is not an hour of silence.
+   */
+  progressSeconds?: number;
+}
+
+/**
+ * One progress line of a running notebook (see {@link RunReportOptions.progressSeconds}).
+ *
+ * @param notebook File name of the notebook.
+ * @param seconds Its time so far.
+ * @param progress The executor's state.
+ */
+export function progressLine(notebook: string, seconds: number, progress: ExecuteProgress): string {
+  const cell = `cell ${progress.cell}/${progress.cells} (${progress.firstLine.slice(0, 40)})`;
+  return `    ${notebook}: ${formatDuration(seconds)} so far, ${cell}` +
+    (progress.text ? `: ${progress.text}` : "");
 }
 
 /**
@@ -335,6 +354,11 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
       verbose: options.verbose,
       parameters: options.parameters,
       echo: options.echo,
+      ...(options.progressSeconds === 0 ? {} : {
+        progressSeconds: options.progressSeconds ?? 60,
+        onProgress: (progress: ExecuteProgress) =>
+          log(progressLine(notebook, (performance.now() - started) / 1000, progress)),
+      }),
     });
     const executedSeconds = (performance.now() - started) / 1000;
     const finish = async () => {
