@@ -215,6 +215,26 @@ Deno.test("SIGKILL at any moment: nothing looks complete, the restart ends like 
   }
 });
 
+Deno.test("a run interrupted and continued counts the seconds of both parts", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ae-store-parts-" });
+  try {
+    // The first part holds 4 s after opening the run, checkpoints epoch 1, and is killed in epoch 2.
+    const killed = await job(root, ["64", "", "4"], { AE_FAULT: "train-batch:9" });
+    assert.equal(killed.signal, "SIGKILL", killed.stdout);
+    const restarted = await job(root);
+    assert.equal(restarted.code, 0, restarted.stdout);
+    const record = restarted.record!;
+    assert.equal(record.parts, 2);
+    assert.ok(record.seconds >= 4, `both parts counted: ${record.seconds} s`);
+    assert.match(restarted.stdout, /in 2 parts: it was interrupted and continued/);
+    const clean = await job(await Deno.makeTempDir({ dir: root }));
+    assert.equal(clean.record!.parts, 1);
+    assert.ok(clean.record!.seconds < record.seconds, "the uninterrupted run counts one part");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("an outputs directory that cannot be written is a clear error, no run left", async () => {
   const root = await Deno.makeTempDir({ prefix: "ae-store-ro-" });
   try {

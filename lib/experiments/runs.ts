@@ -1,8 +1,9 @@
 /**
  * Run directories: `outputs/runs/<experiment>/<run-id>/` with `config.json`, `metrics.json`,
  * histories, figures, images and checkpoints. A run is written into a hidden partial directory
- * (which an interrupted run leaves behind and the next attempt continues from)
- * and renamed into place only when it completed, so a run that dies never looks complete. The
+ * (which an interrupted run leaves behind and the next attempt continues from, its `elapsed.json`
+ * carrying the earlier parts' seconds) and renamed into place only when it completed, so a run
+ * that dies never looks complete. The
  * run id hashes the experiment, its configuration and the library's code, so a finished run with
  * the same inputs is reused instead of re-trained (unless forced).
  *
@@ -49,8 +50,13 @@ export interface RunRecord {
   metrics: Record<string, unknown>;
   /** Claims with verdicts. */
   claims: ClaimRow[];
-  /** Seconds the run took (of the original run when reused). */
+  /**
+   * Seconds the run took (of the original run when reused). A run interrupted and continued
+   * counts every part, an interrupted part up to its last write in the run directory.
+   */
   seconds: number;
+  /** Processes the run took: 1, or more when it was interrupted and continued. */
+  parts: number;
   /** True when an earlier finished run was reused. */
   reused: boolean;
   /** Hash of the library code the run used. */
@@ -80,6 +86,48 @@ async function listFiles(dir: string, ext: string[]): Promise<string[]> {
     else if (ext.some((e) => entry.name.endsWith(e))) out.push(full);
   }
   return out.sort();
+}
+
+/**
+ * Written when a part of a run starts: the seconds of its earlier parts, their count and this
+ * part's start. A continued run counts an interrupted part up to its last write in the run
+ * directory (a checkpoint, a figure), so a SIGKILL loses at most the time since then, and a kernel
+ * left idle after an error adds nothing.
+ */
+const ELAPSED_FILE = "elapsed.json";
+
+/** Latest modification time (ms) of the files under `dir` other than `elapsed.json`, or null. */
+async function latestWrite(dir: string): Promise<number | null> {
+  let latest: number | null = null;
+  for await (const entry of Deno.readDir(dir)) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory) {
+      const inner = await latestWrite(full);
+      if (inner !== null && (latest === null || inner > latest)) latest = inner;
+    } else if (entry.name !== ELAPSED_FILE) {
+      const mtime = (await Deno.stat(full).catch(() => null))?.mtime?.getTime();
+      if (mtime !== undefined && (latest === null || mtime > latest)) latest = mtime;
+    }
+  }
+  return latest;
+}
+
+/** Seconds and parts of an interrupted run's earlier processes (zero and 0 when unknown). */
+async function earlierParts(partial: string): Promise<{ seconds: number; parts: number }> {
+  try {
+    const { earlierSeconds, parts, startedAt } = JSON.parse(
+      await Deno.readTextFile(path.join(partial, ELAPSED_FILE)),
+    );
+    const start = Date.parse(startedAt);
+    const last = await latestWrite(partial);
+    if (Number.isFinite(earlierSeconds) && Number.isInteger(parts) && !Number.isNaN(start)) {
+      const lastPart = last === null ? 0 : Math.max(0, (last - start) / 1000);
+      return { seconds: earlierSeconds + lastPart, parts };
+    }
+  } catch {
+    // a run interrupted before 2026-12-08 has no elapsed.json: its earlier parts are unknown
+  }
+  return { seconds: 0, parts: 0 };
 }
 
 let cachedCodeVersion: string | undefined;
@@ -530,6 +578,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
       );
       return reusedRun(record, options, identity, lock);
     }
+    let earlier = { seconds: 0, parts: 0 };
     if (await exists(partial)) {
       if (options.force) {
         log(`${what}: --force: discarding the interrupted run's checkpoints and starting over`);
@@ -543,6 +592,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
               : " (no checkpoint yet: from the start)"),
         );
         await Deno.remove(path.join(partial, "metrics.json")).catch(() => {});
+        earlier = await earlierParts(partial);
       }
     } else log(`${what}: a new run (${finalDir} once finished)`);
     await Deno.mkdir(partial, { recursive: true });
@@ -561,6 +611,18 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
       ),
     );
     const started = performance.now();
+    await writeFileAtomic(
+      path.join(partial, ELAPSED_FILE),
+      JSON.stringify({
+        earlierSeconds: earlier.seconds,
+        parts: earlier.parts + 1,
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    const elapsed = () => ({
+      seconds: earlier.seconds + (performance.now() - started) / 1000,
+      parts: earlier.parts + 1,
+    });
     const ctx = makeRunContext(partial, options.profile, quiet);
     let finished: RunRecord | null = null;
     return {
@@ -578,12 +640,12 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
           throw new Error(`${what}: the run was released or re-opened; open it again to finish`);
         }
         try {
-          const seconds = (performance.now() - started) / 1000;
+          const { seconds, parts } = elapsed();
           const finishedAt = new Date().toISOString();
           await writeFileAtomic(
             path.join(partial, "metrics.json"),
             JSON.stringify(
-              { metrics: outcome.metrics, claims: outcome.claims, seconds, finishedAt },
+              { metrics: outcome.metrics, claims: outcome.claims, seconds, parts, finishedAt },
               null,
               2,
             ),
@@ -606,13 +668,17 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
             metrics: outcome.metrics,
             claims: outcome.claims,
             seconds,
+            parts,
             reused: false,
             codeVersion: code,
             backend,
             ompNumThreads,
             finishedAt,
           };
-          log(`${what}: finished in ${seconds.toFixed(1)} s -> ${finalDir}`);
+          const partsNote = parts > 1
+            ? ` (in ${parts} parts: it was interrupted and continued)`
+            : "";
+          log(`${what}: finished in ${seconds.toFixed(1)} s${partsNote} -> ${finalDir}`);
           await reportToDriver(finished);
           return finished;
         } finally {
@@ -730,6 +796,7 @@ export async function loadRun(dir: string): Promise<RunRecord> {
     metrics: m.metrics,
     claims: m.claims,
     seconds: m.seconds,
+    parts: m.parts ?? 1, // runs recorded before 2026-12-08: one part as far as anyone knows
     reused: false,
     codeVersion: cfg.codeVersion,
     backend: cfg.backend ?? "unknown",

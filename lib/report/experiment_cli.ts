@@ -46,6 +46,7 @@ function printRecord(record: RunRecord, report: string | undefined, json: boolea
         backend: record.backend,
         ompNumThreads: record.ompNumThreads,
         seconds: record.seconds,
+        parts: record.parts,
         config: record.config,
         metrics: record.metrics,
         claims: record.claims,
@@ -58,7 +59,7 @@ function printRecord(record: RunRecord, report: string | undefined, json: boolea
   console.log(
     `${record.experiment}: ${record.reused ? "reused" : "finished"} in ${
       record.seconds.toFixed(1)
-    } s on ${record.backend}${
+    } s${record.parts > 1 ? ` (${record.parts} parts)` : ""} on ${record.backend}${
       record.ompNumThreads === null ? "" : `, OMP_NUM_THREADS ${record.ompNumThreads}`
     }\n  run:    ${record.dir}` + (report ? `\n  report: ${report}` : ""),
   );
