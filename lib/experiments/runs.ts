@@ -99,15 +99,10 @@ const ELAPSED_FILE = "elapsed.json";
 /** Latest modification time (ms) of the files under `dir` other than `elapsed.json`, or null. */
 async function latestWrite(dir: string): Promise<number | null> {
   let latest: number | null = null;
-  for await (const entry of Deno.readDir(dir)) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory) {
-      const inner = await latestWrite(full);
-      if (inner !== null && (latest === null || inner > latest)) latest = inner;
-    } else if (entry.name !== ELAPSED_FILE) {
-      const mtime = (await Deno.stat(full).catch(() => null))?.mtime?.getTime();
-      if (mtime !== undefined && (latest === null || mtime > latest)) latest = mtime;
-    }
+  for (const file of await listFiles(dir, [""])) {
+    if (path.basename(file) === ELAPSED_FILE) continue;
+    const mtime = (await Deno.stat(file).catch(() => null))?.mtime?.getTime();
+    if (mtime !== undefined && (latest === null || mtime > latest)) latest = mtime;
   }
   return latest;
 }
@@ -611,18 +606,15 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
       ),
     );
     const started = performance.now();
+    const parts = earlier.parts + 1;
     await writeFileAtomic(
       path.join(partial, ELAPSED_FILE),
       JSON.stringify({
         earlierSeconds: earlier.seconds,
-        parts: earlier.parts + 1,
+        parts,
         startedAt: new Date().toISOString(),
       }),
     );
-    const elapsed = () => ({
-      seconds: earlier.seconds + (performance.now() - started) / 1000,
-      parts: earlier.parts + 1,
-    });
     const ctx = makeRunContext(partial, options.profile, quiet);
     let finished: RunRecord | null = null;
     return {
@@ -640,7 +632,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
           throw new Error(`${what}: the run was released or re-opened; open it again to finish`);
         }
         try {
-          const { seconds, parts } = elapsed();
+          const seconds = earlier.seconds + (performance.now() - started) / 1000;
           const finishedAt = new Date().toISOString();
           await writeFileAtomic(
             path.join(partial, "metrics.json"),

@@ -42,9 +42,12 @@ export interface ExecuteOptions {
    * a cell and whenever that changed since the last call.
    */
   onProgress?: (progress: ExecuteProgress) => void;
-  /** Seconds between {@link ExecuteOptions.onProgress} calls (default 60). */
+  /** Seconds between {@link ExecuteOptions.onProgress} calls (default {@link PROGRESS_SECONDS}). */
   progressSeconds?: number;
 }
+
+/** Default seconds between progress calls (and the report's progress lines). */
+export const PROGRESS_SECONDS = 60;
 
 /** Where a running notebook is, as {@link ExecuteOptions.onProgress} gets it. */
 export interface ExecuteProgress {
@@ -127,12 +130,11 @@ function pollProgress(
     } catch {
       return; // no cell started yet (an error here would end the process: this is a timer)
     }
-    const { cell, cells, firstLine, cellStartedAt, text: shown } = state;
-    const key = JSON.stringify([cell, shown]);
+    const key = JSON.stringify([state.cell, state.text]);
     if (key === last) return;
     last = key;
     try {
-      onProgress({ cell, cells, firstLine, cellStartedAt, text: shown });
+      onProgress(state);
     } catch (e) {
       console.error(`executeNotebook: the progress callback failed: ${(e as Error).message}`);
     }
@@ -184,7 +186,7 @@ export async function executeNotebook(
   if (options.verbose) args.push("--verbose");
   if (options.echo) args.push("--echo");
   const progressJson = options.onProgress ? `${errorJson}.progress.json` : null;
-  const progressSeconds = options.progressSeconds ?? 60;
+  const progressSeconds = options.progressSeconds ?? PROGRESS_SECONDS;
   if (progressJson) {
     // Writing the file more often than it is read would be wasted.
     args.push("--progress", progressJson, "--progress-every", String(Math.min(2, progressSeconds)));

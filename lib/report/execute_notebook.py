@@ -253,7 +253,6 @@ class ProgressFile:
             "firstLine": first_line_of(self.cells[self.index].source),
             "cellStartedAt": self.started_at,
             "text": collector.latest_text.get(self.index) if collector else None,
-            "updatedAt": now_iso(),
         }
         tmp = f"{self.path}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:

@@ -8,7 +8,8 @@
  * `outputs/reports-<profile>/` for another profile), and ends with the index's path. `--jobs N`
  * executes up to N notebooks at a time, each in its own kernel (default: 2 on a machine with two
  * or more cores, 1 at `full`; see `defaultJobs`). `--progress S` prints each running notebook's
- * running cell and its last line of text every S seconds (default 60, 0: never).
+ * running cell and its last line of text every S seconds (default `PROGRESS_SECONDS`, 60; 0:
+ * never).
  * Exits 1 when a notebook failed (after writing the index), 2 on bad arguments.
  *
  * @module
@@ -73,8 +74,8 @@ export async function main(args: string[]): Promise<number> {
     console.error(`report: --jobs must be a positive integer, got '${values.jobs}'`);
     return 2;
   }
-  const progress = values.progress === undefined ? 60 : Number(values.progress);
-  if (!(progress >= 0)) {
+  const progress = values.progress === undefined ? undefined : Number(values.progress);
+  if (progress !== undefined && !(progress >= 0)) {
     console.error(
       `report: --progress must be 0 (none) or a positive number of seconds, got '${values.progress}'`,
     );

@@ -54,15 +54,16 @@ export interface ReportOptions {
    */
   jobs?: number;
   /**
-   * Seconds between progress lines of a running notebook (default 60; 0: none): its time so far,
-   * the running cell and the last line of text that cell showed (the trainer's progress bar), so
-   * an hour-long notebook of the `full` report is not an hour of silence.
+   * Seconds between progress lines of a running notebook (default 60, execute.ts's
+   * `PROGRESS_SECONDS`; 0: none): its time so far, the running cell and the last line of text that
+   * cell showed (the trainer's progress bar), so an hour-long notebook of the `full` report is not
+   * an hour of silence.
    */
   progressSeconds?: number;
 }
 
 /**
- * One progress line of a running notebook (see {@link RunReportOptions.progressSeconds}).
+ * One progress line of a running notebook (see {@link ReportOptions.progressSeconds}).
  *
  * @param notebook File name of the notebook.
  * @param seconds Its time so far.
@@ -355,7 +356,7 @@ export async function runReport(options: ReportOptions = {}): Promise<ReportResu
       parameters: options.parameters,
       echo: options.echo,
       ...(options.progressSeconds === 0 ? {} : {
-        progressSeconds: options.progressSeconds ?? 60,
+        progressSeconds: options.progressSeconds,
         onProgress: (progress: ExecuteProgress) =>
           log(progressLine(notebook, (performance.now() - started) / 1000, progress)),
       }),
